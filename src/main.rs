@@ -1,1 +1,5 @@
-fn main() {}
+//! The `idlink` binary: see [`idlink::cli`].
+
+fn main() -> std::process::ExitCode {
+    idlink::cli::main()
+}

@@ -1,0 +1,249 @@
+//! Acknowledgements: when may a source checkpoint past its input?
+//!
+//! Every batch a source emits is registered in its [`Ledger`] with the file
+//! positions that become safe once the batch is delivered (for a stateful
+//! parser, a position before any line it still holds). The batch travels with
+//! an [`AckHandle`]; each sink clone of the batch holds a clone of the
+//! handle. When the last clone is dropped the batch is settled: delivered,
+//! unless a holder called [`AckHandle::fail`]. The ledger applies the
+//! positions of settled batches strictly in order, and stops at the first
+//! failed or unsettled one: a checkpoint never passes an event that a sink
+//! has not accepted.
+//!
+//! A failed batch (a sink gave up during shutdown) pins the ledger for the
+//! rest of the run, so the restart re-reads from the last good position:
+//! at-least-once, never lost.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Identity of a file: the fingerprint of its first line.
+pub type FileKey = u64;
+
+/// A position that becomes safe to checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SafePoint {
+    /// The file.
+    pub file: FileKey,
+    /// Byte offset: everything before it is delivered.
+    pub offset: u64,
+}
+
+#[derive(Debug)]
+struct Pending {
+    seq: u64,
+    settled: bool,
+    failed: bool,
+    points: Vec<SafePoint>,
+}
+
+#[derive(Debug, Default)]
+struct LedgerState {
+    next_seq: u64,
+    pending: VecDeque<Pending>,
+    /// Highest delivered offset per file.
+    acked: HashMap<FileKey, u64>,
+    /// A batch failed: stop advancing.
+    pinned: bool,
+    /// Bumped whenever `acked` changes, so the writer knows to persist.
+    generation: u64,
+}
+
+/// Per-source record of batches in flight and of delivered positions.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    state: Arc<Mutex<LedgerState>>,
+}
+
+impl Ledger {
+    /// A ledger that starts from the delivered offsets of the last run.
+    pub fn new(initial: impl IntoIterator<Item = (FileKey, u64)>) -> Self {
+        let state = LedgerState {
+            acked: initial.into_iter().collect(),
+            ..Default::default()
+        };
+        Ledger {
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LedgerState> {
+        // A panic while holding this lock cannot leave it inconsistent (every
+        // update is a single push, flag set or pop loop), so poisoning is
+        // ignored rather than spreading the panic to every source.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Register a batch whose delivery makes `points` safe, and return the
+    /// handle that settles it when dropped.
+    pub fn register(&self, points: Vec<SafePoint>) -> AckHandle {
+        let mut st = self.lock();
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.pending.push_back(Pending {
+            seq,
+            settled: false,
+            failed: false,
+            points,
+        });
+        AckHandle {
+            inner: Arc::new(AckInner {
+                ledger: self.clone(),
+                seq,
+                failed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    fn settle(&self, seq: u64, failed: bool) {
+        let mut st = self.lock();
+        let front = match st.pending.front() {
+            Some(p) => p.seq,
+            None => return,
+        };
+        let Some(idx) = seq.checked_sub(front).map(|i| i as usize) else {
+            return;
+        };
+        if let Some(p) = st.pending.get_mut(idx) {
+            p.settled = true;
+            p.failed = failed;
+        }
+        st.advance();
+    }
+
+    /// Delivered offsets per file, and a generation number that changes
+    /// whenever they do.
+    pub fn snapshot(&self) -> (u64, HashMap<FileKey, u64>) {
+        let st = self.lock();
+        (st.generation, st.acked.clone())
+    }
+
+    /// Delivered offset of one file.
+    pub fn acked(&self, file: FileKey) -> Option<u64> {
+        self.lock().acked.get(&file).copied()
+    }
+
+    /// Batches registered but not yet settled.
+    pub fn in_flight(&self) -> usize {
+        self.lock().pending.iter().filter(|p| !p.settled).count()
+    }
+
+    /// True once a batch has failed (checkpoints no longer advance).
+    pub fn is_pinned(&self) -> bool {
+        self.lock().pinned
+    }
+
+    /// Forget a file (it was deleted and fully read).
+    pub fn forget(&self, file: FileKey) {
+        let mut st = self.lock();
+        if st.acked.remove(&file).is_some() {
+            st.generation += 1;
+        }
+    }
+}
+
+impl LedgerState {
+    fn advance(&mut self) {
+        while !self.pinned {
+            match self.pending.front() {
+                Some(p) if p.settled => {}
+                _ => break,
+            }
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
+            if p.failed {
+                self.pinned = true;
+                break;
+            }
+            for pt in p.points {
+                let e = self.acked.entry(pt.file).or_insert(0);
+                *e = pt.offset;
+                self.generation += 1;
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AckInner {
+    ledger: Ledger,
+    seq: u64,
+    failed: AtomicBool,
+}
+
+impl Drop for AckInner {
+    fn drop(&mut self) {
+        self.ledger
+            .settle(self.seq, self.failed.load(Ordering::Acquire));
+    }
+}
+
+/// Settles its batch when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct AckHandle {
+    inner: Arc<AckInner>,
+}
+
+impl AckHandle {
+    /// The batch could not be delivered: the checkpoint must not pass it.
+    pub fn fail(&self) {
+        self.inner.failed.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(file: FileKey, offset: u64) -> Vec<SafePoint> {
+        vec![SafePoint { file, offset }]
+    }
+
+    #[test]
+    fn advances_only_in_order() {
+        let l = Ledger::new([]);
+        let a = l.register(pt(1, 10));
+        let b = l.register(pt(1, 20));
+        let b2 = b.clone();
+        drop(b);
+        drop(b2);
+        assert_eq!(l.acked(1), None, "b settled before a must not advance");
+        drop(a);
+        assert_eq!(l.acked(1), Some(20));
+        assert_eq!(l.in_flight(), 0);
+    }
+
+    #[test]
+    fn every_clone_must_drop() {
+        let l = Ledger::new([(7, 5)]);
+        let a = l.register(pt(7, 50));
+        let sink1 = a.clone();
+        drop(a);
+        assert_eq!(l.acked(7), Some(5));
+        drop(sink1);
+        assert_eq!(l.acked(7), Some(50));
+    }
+
+    #[test]
+    fn failure_pins_the_checkpoint() {
+        let l = Ledger::new([]);
+        let a = l.register(pt(1, 10));
+        let b = l.register(pt(1, 20));
+        let c = l.register(pt(1, 30));
+        drop(a);
+        b.fail();
+        drop(b);
+        drop(c);
+        assert_eq!(l.acked(1), Some(10));
+        assert!(l.is_pinned());
+    }
+
+    #[test]
+    fn empty_batches_settle_immediately() {
+        let l = Ledger::new([]);
+        drop(l.register(pt(3, 100)));
+        assert_eq!(l.acked(3), Some(100));
+    }
+}

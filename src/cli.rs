@@ -1,0 +1,266 @@
+//! The command line: `run`, `validate`, `parse`, `sources`.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use idlink_parsers::{Options, Source};
+
+use crate::config::{self, Config};
+use crate::event::Encoded;
+use crate::sources::file::framer::LineFramer;
+use crate::topology;
+use crate::transforms::parse::ParseStage;
+
+/// Tails mail and identity logs, maps them to OCSF 1.8.0, forwards them.
+#[derive(Debug, Parser)]
+#[command(name = "idlink", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent.
+    Run {
+        /// A TOML file, or a directory of `*.toml` files.
+        #[arg(long)]
+        config: PathBuf,
+        /// Read every matched file to its end, flush every sink, write
+        /// checkpoints and exit (backfill and demo mode).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Check a configuration; exit 1 with every error.
+    Validate {
+        /// A TOML file, or a directory of `*.toml` files.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Parse raw log records (files, or stdin) to OCSF NDJSON on stdout.
+    Parse {
+        /// Log source name (`idlink sources`).
+        #[arg(long)]
+        source: String,
+        /// Take local domains, and the year/offset/raw_data of a source with
+        /// this parser, from this configuration.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write counts as JSON to this file.
+        #[arg(long)]
+        stats: Option<PathBuf>,
+        /// Input files; none: stdin.
+        files: Vec<PathBuf>,
+    },
+    /// List the log source names.
+    Sources,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Run { config, once } => run(&config, once),
+        Command::Validate { config } => validate(&config),
+        Command::Parse {
+            source,
+            config,
+            stats,
+            files,
+        } => parse(&source, config.as_deref(), stats.as_deref(), &files),
+        Command::Sources => {
+            let mut out = io::stdout().lock();
+            for s in Source::ALL {
+                if writeln!(out, "{s}").is_err() {
+                    break;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("idlink: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("IDLINK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Logs go to stderr: stdout is for events.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .try_init();
+}
+
+fn load_config(path: &Path) -> anyhow::Result<Config> {
+    config::load(path).map_err(|errs| {
+        let lines: Vec<String> = errs.iter().map(|e| format!("  {e}")).collect();
+        anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
+    })
+}
+
+fn validate(path: &Path) -> anyhow::Result<ExitCode> {
+    match config::load(path) {
+        Ok(c) => {
+            println!(
+                "ok: {} source(s), {} sink(s)",
+                c.sources.len(),
+                c.sinks.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errs) => {
+            for e in &errs {
+                eprintln!("{e}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn run(path: &Path, once: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(path)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    if let Some(addr) = config.prometheus_listen {
+        let _guard = runtime.enter();
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+    }
+    let topo = topology::start(&config, once)?;
+    let flag = topo.shutdown_flag();
+    // Signals are watched on the runtime thread; the pipeline runs on its
+    // own threads and stops when the flag is set.
+    runtime.spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stop requested: draining");
+        flag.store(true, std::sync::atomic::Ordering::Release);
+    });
+    let stats = std::thread::scope(|_| topo.wait())?;
+    for (id, s) in stats {
+        tracing::info!(source = %id, records = s.records, events = s.events, unparsed = s.unparsed, "source done");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn parse(
+    source: &str,
+    config: Option<&Path>,
+    stats_path: Option<&Path>,
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let Some(src) = Source::from_name(source) else {
+        let known: Vec<&str> = Source::ALL.iter().map(|s| s.name()).collect();
+        anyhow::bail!("unknown source `{source}`; known: {}", known.join(", "));
+    };
+    let mut opts = Options {
+        reference_time_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+        ..Options::default()
+    };
+    let mut max_line = 64 * 1024;
+    if let Some(path) = config {
+        let c = load_config(path)?;
+        opts.local_domains = c.local_domains.clone();
+        if let Some(s) = c.sources.iter().find(|s| s.parser == src) {
+            opts.year = s.year;
+            opts.utc_offset_secs = s.utc_offset_secs;
+            opts.raw_data = s.raw_data;
+            opts.max_open = s.max_open_messages;
+            opts.open_ttl_ms = s.message_ttl.as_millis() as i64;
+            max_line = s.max_line_bytes;
+        }
+    }
+    let mut stage = ParseStage::new(src, &opts);
+    let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+    let mut events: Vec<Encoded> = Vec::new();
+    let mut write = |events: &mut Vec<Encoded>| -> io::Result<()> {
+        for e in events.drain(..) {
+            out.write_all(&e.json)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    };
+    let inputs: Vec<Option<&PathBuf>> = if files.is_empty() {
+        vec![None]
+    } else {
+        files.iter().map(Some).collect()
+    };
+    for input in inputs {
+        let mut reader: Box<dyn Read> = match input {
+            None => Box::new(io::stdin().lock()),
+            Some(p) => Box::new(
+                std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+            ),
+        };
+        let name = input.map_or_else(|| "<stdin>".to_string(), |p| p.display().to_string());
+        let mut framer = LineFramer::new(0, max_line);
+        loop {
+            let buf = framer.spare(256 * 1024);
+            let n = reader
+                .read(buf)
+                .with_context(|| format!("cannot read {name}"))?;
+            framer.commit(256 * 1024, n);
+            if n == 0 {
+                // The last line of a finished input needs no newline.
+                if framer.pending() > 0 {
+                    framer.push(b"\n");
+                }
+            }
+            while let Some(f) = framer.next_frame() {
+                if f.cut > 0 {
+                    eprintln!(
+                        "idlink: {name}: line at byte {} cut to {max_line} bytes",
+                        f.start
+                    );
+                }
+                stage.decode(&f.data, &mut events);
+            }
+            write(&mut events)?;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    stage.flush(&mut events);
+    write(&mut events)?;
+    out.flush()?;
+    if let Some(p) = stats_path {
+        let s = serde_json::to_vec_pretty(&stage.stats())?;
+        std::fs::write(p, s).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

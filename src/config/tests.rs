@@ -1,0 +1,150 @@
+use std::fs;
+
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+const GOOD: &str = r#"
+data_dir = "/tmp/idlink"
+[enrich]
+local_domains = ["Example.COM"]
+[sources.mail]
+type = "file"
+include = ["/var/log/mail.log*"]
+parser = "postfix"
+utc_offset = "+02:00"
+[sinks.out]
+type = "file"
+inputs = ["mail"]
+path = "/tmp/out.ndjson"
+max_bytes = 1000
+"#;
+
+#[test]
+fn good_file_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "a.toml", GOOD);
+    let c = load_with_env(&p, &no_env).unwrap();
+    assert_eq!(c.local_domains, vec!["example.com"]);
+    assert_eq!(c.sources[0].utc_offset_secs, 7200);
+    assert_eq!(c.sources[0].parser, Source::Postfix);
+    assert!(matches!(
+        c.sinks[0].kind,
+        SinkKind::File {
+            max_bytes: 1000,
+            fsync: true,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn unknown_key_names_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = GOOD.replace("parser = \"postfix\"", "parser = \"postfix\"\nfolow = true");
+    let p = write(dir.path(), "a.toml", &text);
+    let errs = load_with_env(&p, &no_env).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].file, p);
+    assert!(errs[0].reason.contains("folow"), "{}", errs[0]);
+    assert_eq!(errs[0].key, "sources.mail.folow");
+}
+
+#[test]
+fn every_problem_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "a.toml",
+        r#"
+[sources.a]
+type = "file"
+include = []
+parser = "nope"
+[sources.b]
+type = "file"
+include = ["/x"]
+parser = "postfix"
+utc_offset = "2h"
+[sinks.out]
+type = "stdout"
+inputs = ["b", "ghost"]
+"#,
+    );
+    let errs = load_with_env(&p, &no_env).unwrap_err();
+    let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|e| e.contains("sources.a.parser") && e.contains("nope")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|e| e.contains("sources.b.utc_offset")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|e| e.contains("sinks.out.inputs") && e.contains("ghost")),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn directory_merges_and_rejects_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.toml", GOOD);
+    let dup = r#"
+data_dir = "/elsewhere"
+[sources.mail]
+type = "file"
+include = ["/y"]
+parser = "postfix"
+[sinks.out2]
+type = "stdout"
+inputs = ["mail"]
+"#;
+    let b = write(dir.path(), "b.toml", dup);
+    write(dir.path(), "notes.txt", "ignored");
+    let errs = load_with_env(dir.path(), &no_env).unwrap_err();
+    assert!(
+        errs.iter().any(|e| e.file == b && e.key == "sources.mail"),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.file == b && e.key == "data_dir"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn env_interpolation_and_missing_var() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = GOOD.replace("/tmp/out.ndjson", "${OUT_DIR:-/tmp}/${NAME}.ndjson");
+    let p = write(dir.path(), "a.toml", &text);
+    let env = |k: &str| (k == "NAME").then(|| "ocsf".to_string());
+    let c = load_with_env(&p, &env).unwrap();
+    match &c.sinks[0].kind {
+        SinkKind::File { path, .. } => assert_eq!(path, Path::new("/tmp/ocsf.ndjson")),
+        other => panic!("{other:?}"),
+    }
+    let errs = load_with_env(&p, &no_env).unwrap_err();
+    assert!(errs[0].reason.contains("NAME"), "{errs:?}");
+}
+
+#[test]
+fn source_without_sink_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = GOOD.replace("inputs = [\"mail\"]", "inputs = []");
+    let p = write(dir.path(), "a.toml", &text);
+    let errs = load_with_env(&p, &no_env).unwrap_err();
+    assert!(errs.iter().any(|e| e.key == "sinks.out.inputs"), "{errs:?}");
+    assert!(errs.iter().any(|e| e.key == "sources.mail"), "{errs:?}");
+}

@@ -1,0 +1,28 @@
+//! idlink: an edge agent that tails mail-gateway and identity-provider logs,
+//! maps them to OCSF 1.8.0, and forwards them to SIEMs without losing any.
+//!
+//! Crate map (the parsers themselves live in the `idlink-parsers` crate):
+//!
+//! | module | role |
+//! |---|---|
+//! | [`config`] | TOML files → checked [`config::Config`] |
+//! | [`sources::file`] | tail files through rotation; checkpoint after delivery |
+//! | [`transforms::parse`] | records → OCSF events → JSON, once |
+//! | [`sinks`] | file, stdout (SIEM sinks join here) |
+//! | [`acks`] | which input positions are delivered everywhere |
+//! | [`event`] | what travels between stages |
+//! | [`topology`] | start, wire and stop the pieces in order |
+//! | [`telemetry`] | metric names and the events that log and count |
+//! | [`cli`] | the `idlink` commands |
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod acks;
+pub mod cli;
+pub mod config;
+pub mod event;
+pub mod sinks;
+pub mod sources;
+pub mod telemetry;
+pub mod topology;
+pub mod transforms;

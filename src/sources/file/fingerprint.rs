@@ -1,0 +1,110 @@
+//! File identity by content: a CRC-64 of the first line.
+//!
+//! Paths move (rename rotation) and inodes get reused, so neither names a
+//! file. The first line of a log file carries a timestamp and rarely repeats,
+//! so its checksum tells files apart across renames, inode reuse and copies.
+//! A file whose first line is not complete yet (and shorter than
+//! [`MAX_FINGERPRINT_BYTES`]) has no fingerprint and is not read until it has
+//! one. Gzip files (recognised by their magic bytes, not their name) are
+//! fingerprinted on their decompressed content, so `mail.log.1.gz` is the
+//! same file as the `mail.log.1` it was made from.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crc::{Crc, CRC_64_ECMA_182};
+use flate2::read::MultiGzDecoder;
+
+use crate::acks::FileKey;
+
+/// Bytes of the first line that are checksummed at most.
+pub const MAX_FINGERPRINT_BYTES: usize = 1024;
+
+const CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_ECMA_182);
+
+/// True if `head` starts with the gzip magic bytes.
+pub fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+}
+
+/// The fingerprint of `head`, the first bytes of a file's content: the
+/// checksum of its first line (newline included), or of the first
+/// [`MAX_FINGERPRINT_BYTES`] if the line is longer. `None` if the first line
+/// is not complete yet.
+pub fn of_bytes(head: &[u8]) -> Option<FileKey> {
+    let end = match head.iter().position(|&b| b == b'\n') {
+        Some(i) => (i + 1).min(MAX_FINGERPRINT_BYTES),
+        None if head.len() >= MAX_FINGERPRINT_BYTES => MAX_FINGERPRINT_BYTES,
+        None => return None,
+    };
+    Some(CRC64.checksum(&head[..end]))
+}
+
+/// Fingerprint the file at `path`, and say whether it is gzip.
+pub fn of_file(path: &Path) -> io::Result<Option<(FileKey, bool)>> {
+    let mut f = File::open(path)?;
+    let mut head = [0u8; MAX_FINGERPRINT_BYTES];
+    let n = read_up_to(&mut f, &mut head)?;
+    if is_gzip(&head[..n]) {
+        let f = File::open(path)?;
+        let mut gz = MultiGzDecoder::new(f);
+        let mut plain = [0u8; MAX_FINGERPRINT_BYTES];
+        // A gzip file that is still being written may end early: no
+        // fingerprint yet rather than an error.
+        let n = match read_up_to(&mut gz, &mut plain) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        return Ok(of_bytes(&plain[..n]).map(|k| (k, true)));
+    }
+    Ok(of_bytes(&head[..n]).map(|k| (k, false)))
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn first_line_decides() {
+        assert_eq!(of_bytes(b"abc"), None);
+        assert_eq!(of_bytes(b"abc\n"), of_bytes(b"abc\nmore lines\n"));
+        assert_ne!(of_bytes(b"abc\n"), of_bytes(b"abd\n"));
+        let long = vec![b'x'; 2000];
+        assert!(of_bytes(&long).is_some());
+        assert_eq!(of_bytes(&long), of_bytes(&long[..1500]));
+    }
+
+    #[test]
+    fn gzip_matches_its_plain_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.log");
+        std::fs::write(&plain, b"line one\nline two\n").unwrap();
+        let gz = dir.path().join("a.log.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            File::create(&gz).unwrap(),
+            flate2::Compression::default(),
+        );
+        enc.write_all(b"line one\nline two\n").unwrap();
+        enc.finish().unwrap();
+        let (k1, g1) = of_file(&plain).unwrap().unwrap();
+        let (k2, g2) = of_file(&gz).unwrap().unwrap();
+        assert_eq!(k1, k2);
+        assert!(!g1 && g2);
+    }
+}

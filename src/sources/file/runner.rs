@@ -1,0 +1,323 @@
+//! The thread that runs one file source: tail → parse → hand batches to the
+//! sinks → checkpoint what they acknowledged.
+//!
+//! Reading, parsing and serialising are synchronous per line, so they run on
+//! a plain thread; handing a batch to a full sink channel blocks it, which is
+//! the backpressure: a slow sink slows reading, never grows memory.
+//!
+//! Checkpoint rule: a batch carries the file positions that become safe when
+//! it is delivered. For a stateful parser that still holds lines (Postfix
+//! assembly), the safe position of a file is the start of its oldest chunk
+//! that may contain a held line, so a restart re-reads those lines instead
+//! of losing them.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use idlink_parsers::Options;
+use tokio::sync::mpsc;
+
+use super::checkpoint::{Entry, Store};
+use super::tailer::{Chunk, Tailer};
+use crate::acks::{FileKey, Ledger, SafePoint};
+use crate::config::SourceConfig;
+use crate::event::{Batch, Encoded};
+use crate::telemetry;
+use crate::transforms::parse::{ParseStage, ParseStats};
+
+/// What a source needs from the rest of the agent.
+pub struct SourceContext {
+    /// Checkpoint directory.
+    pub data_dir: PathBuf,
+    /// Organisation mail domains.
+    pub local_domains: Vec<String>,
+    /// One sender per sink this source feeds.
+    pub outputs: Vec<mpsc::Sender<Batch>>,
+    /// Set to stop reading.
+    pub shutdown: Arc<AtomicBool>,
+    /// Read every file to its end, then stop.
+    pub once: bool,
+    /// How long to wait for sinks to acknowledge after reading stopped
+    /// (`None`: as long as it takes).
+    pub drain_deadline: Option<Duration>,
+}
+
+/// A running file source.
+pub struct SourceHandle {
+    /// The source id.
+    pub id: String,
+    thread: JoinHandle<std::io::Result<ParseStats>>,
+}
+
+impl SourceHandle {
+    /// Wait for the source to finish (after shutdown or, with `once`, at the
+    /// end of its files). Returns its parse counts.
+    pub fn join(self) -> std::io::Result<ParseStats> {
+        match self.thread.join() {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::other(format!(
+                "source `{}` panicked",
+                self.id
+            ))),
+        }
+    }
+}
+
+/// Start source `cfg` on its own thread.
+pub fn run_file_source(cfg: SourceConfig, ctx: SourceContext) -> std::io::Result<SourceHandle> {
+    let store = Store::new(&ctx.data_dir, &cfg.id);
+    let entries = store.load()?;
+    let id = cfg.id.clone();
+    let thread = std::thread::Builder::new()
+        .name(format!("source-{id}"))
+        .spawn(move || Runner::new(cfg, ctx, store, entries).run())?;
+    Ok(SourceHandle { id, thread })
+}
+
+/// Lines of one chunk, by parser position, for the held-line bookkeeping.
+struct Span {
+    end_pos: u64,
+    key: FileKey,
+    start: u64,
+}
+
+struct Runner {
+    cfg: SourceConfig,
+    ctx: SourceContext,
+    store: Store,
+    tailer: Tailer,
+    ledger: Ledger,
+    stage: ParseStage,
+    source: Arc<str>,
+    spans: VecDeque<Span>,
+    latest_end: HashMap<FileKey, u64>,
+    last_safe: HashMap<FileKey, u64>,
+    unparsed_seen: u64,
+    saved_generation: u64,
+}
+
+impl Runner {
+    fn new(
+        cfg: SourceConfig,
+        ctx: SourceContext,
+        store: Store,
+        entries: HashMap<FileKey, Entry>,
+    ) -> Self {
+        let ledger = Ledger::new(entries.values().map(|e| (e.fingerprint, e.offset)));
+        let opts = Options {
+            reference_time_ms: now_ms(),
+            year: cfg.year,
+            utc_offset_secs: cfg.utc_offset_secs,
+            local_domains: ctx.local_domains.clone(),
+            raw_data: cfg.raw_data,
+            max_open: cfg.max_open_messages,
+            open_ttl_ms: cfg.message_ttl.as_millis() as i64,
+        };
+        let stage = ParseStage::new(cfg.parser, &opts);
+        let source: Arc<str> = Arc::from(cfg.id.as_str());
+        let tailer = Tailer::new(cfg.clone(), entries);
+        Runner {
+            cfg,
+            ctx,
+            store,
+            tailer,
+            ledger,
+            stage,
+            source,
+            spans: VecDeque::new(),
+            latest_end: HashMap::new(),
+            last_safe: HashMap::new(),
+            unparsed_seen: 0,
+            saved_generation: 0,
+        }
+    }
+
+    fn run(mut self) -> std::io::Result<ParseStats> {
+        let id = self.cfg.id.clone();
+        let mut last_scan: Option<Instant> = None;
+        let mut last_data = Instant::now();
+        let mut last_save = Instant::now();
+        loop {
+            if self.ctx.shutdown.load(Ordering::Acquire) {
+                break;
+            }
+            if last_scan.is_none_or(|t| t.elapsed() >= self.cfg.scan_interval) {
+                self.tailer.scan(&mut |ev| telemetry::file_event(&id, &ev));
+                last_scan = Some(Instant::now());
+            }
+            let mut chunks = Vec::new();
+            let mut file_events = Vec::new();
+            let n = self
+                .tailer
+                .read_some(&mut |c| chunks.push(c), &mut |e| file_events.push(e));
+            for ev in &file_events {
+                telemetry::file_event(&id, ev);
+            }
+            for chunk in chunks {
+                self.process(chunk);
+            }
+            if n > 0 {
+                last_data = Instant::now();
+            } else {
+                if self.ctx.once && self.tailer.all_at_eof() {
+                    break;
+                }
+                if self.stage.oldest_held().is_some() && last_data.elapsed() >= self.cfg.idle_flush
+                {
+                    self.flush_held();
+                }
+                std::thread::sleep(self.cfg.poll_interval);
+            }
+            if last_save.elapsed() >= Duration::from_secs(1) {
+                self.save();
+                last_save = Instant::now();
+                telemetry::open_files(&id, self.tailer.entries().len());
+            }
+        }
+        // Drain: what the parser holds goes out, then wait for the sinks.
+        self.flush_held();
+        if self.tailer.partial_bytes() > 0 {
+            tracing::info!(source = %id, bytes = self.tailer.partial_bytes(),
+                "stopping with a partial last line (no newline yet); it is read on the next run");
+        }
+        self.ctx.outputs.clear();
+        let started = Instant::now();
+        while self.ledger.in_flight() > 0 {
+            if self
+                .ctx
+                .drain_deadline
+                .is_some_and(|d| started.elapsed() >= d)
+            {
+                tracing::warn!(source = %id, batches = self.ledger.in_flight(),
+                    "sinks did not acknowledge everything before the deadline; \
+                     the checkpoint stays before it and it is read again next run");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.save();
+        Ok(self.stage.stats())
+    }
+
+    fn process(&mut self, chunk: Chunk) {
+        let mut events = Vec::with_capacity(chunk.frames.len());
+        let mut bytes = 0u64;
+        let first_pos = self.stage.next_pos();
+        for f in &chunk.frames {
+            bytes += f.end - f.start;
+            if let idlink_parsers::Outcome::Unparsed(err) = self.stage.decode(&f.data, &mut events)
+            {
+                self.unparsed_seen += 1;
+                telemetry::unparsed(
+                    &self.cfg.id,
+                    &chunk.path,
+                    f.start,
+                    err.kind.as_str(),
+                    self.unparsed_seen,
+                );
+            }
+        }
+        telemetry::read(&self.cfg.id, chunk.frames.len() as u64, bytes);
+        let start = chunk.frames.first().map_or(chunk.end, |f| f.start);
+        if let Some(at) = chunk.opened_at {
+            self.latest_end.entry(chunk.key).or_insert(at);
+        }
+        if self.stage.next_pos() > first_pos {
+            self.spans.push_back(Span {
+                end_pos: self.stage.next_pos(),
+                key: chunk.key,
+                start,
+            });
+        }
+        self.latest_end.insert(chunk.key, chunk.end);
+        self.emit(events);
+    }
+
+    fn flush_held(&mut self) {
+        let mut events = Vec::new();
+        self.stage.flush(&mut events);
+        self.emit(events);
+    }
+
+    /// Register the positions made safe by this batch and send it.
+    fn emit(&mut self, events: Vec<Encoded>) {
+        let held = self.stage.oldest_held().unwrap_or(u64::MAX);
+        while self.spans.front().is_some_and(|s| s.end_pos <= held) {
+            self.spans.pop_front();
+        }
+        let mut points = Vec::new();
+        for (&key, &end) in &self.latest_end {
+            let safe = self
+                .spans
+                .iter()
+                .find(|s| s.key == key)
+                .map_or(end, |s| s.start);
+            if self.last_safe.get(&key) != Some(&safe) {
+                self.last_safe.insert(key, safe);
+                points.push(SafePoint {
+                    file: key,
+                    offset: safe,
+                });
+            }
+        }
+        // Files no longer tracked by the tailer need no bookkeeping.
+        let entries = self.tailer.entries();
+        self.latest_end.retain(|k, _| entries.contains_key(k));
+        self.last_safe.retain(|k, _| entries.contains_key(k));
+
+        telemetry::produced(&self.cfg.id, events.len() as u64);
+        let ack = self.ledger.register(points);
+        if events.is_empty() {
+            return;
+        }
+        let batch = Batch {
+            source: self.source.clone(),
+            events,
+            ack,
+        };
+        for out in &self.ctx.outputs {
+            if out.blocking_send(batch.clone()).is_err() {
+                // The sink stopped: this batch is not delivered there.
+                batch.ack.fail();
+            }
+        }
+    }
+
+    fn save(&mut self) {
+        let (generation, acked) = self.ledger.snapshot();
+        if generation == self.saved_generation {
+            return;
+        }
+        let entries: HashMap<FileKey, Entry> = self
+            .tailer
+            .entries()
+            .iter()
+            .filter_map(|(k, e)| {
+                acked.get(k).map(|&off| {
+                    (
+                        *k,
+                        Entry {
+                            offset: off,
+                            ..e.clone()
+                        },
+                    )
+                })
+            })
+            .collect();
+        match self.store.save(&entries) {
+            Ok(()) => self.saved_generation = generation,
+            Err(e) => tracing::error!(source = %self.cfg.id, file = %self.store.path().display(),
+                error = %e, "cannot write checkpoint"),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

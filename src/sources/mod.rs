@@ -1,0 +1,3 @@
+//! Inputs. Each source type has a folder; today: [`file`].
+
+pub mod file;

@@ -1,0 +1,278 @@
+//! File source behaviour end to end: files on disk → `idlink` topology →
+//! file sink. Lines are not Postfix, so each becomes a Base Event whose
+//! `raw_data` is the line: the output tells exactly which lines arrived and
+//! how often.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use idlink::config;
+use idlink::topology;
+
+struct Lab {
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("logs")).unwrap();
+        Lab { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn config(&self, extra: &str) -> config::Config {
+        let text = format!(
+            r#"
+data_dir = "{data}"
+[sources.app]
+type = "file"
+include = ["{logs}/app.log*"]
+parser = "postfix"
+scan_interval_secs = 0.05
+poll_interval_ms = 10
+{extra}
+[sinks.out]
+type = "file"
+inputs = ["app"]
+path = "{out}"
+fsync = false
+"#,
+            data = self.path("data").display(),
+            logs = self.path("logs").display(),
+            out = self.path("out.ndjson").display(),
+        );
+        fs::create_dir_all(self.path("logs")).unwrap();
+        let p = self.path("idlink.toml");
+        fs::write(&p, text).unwrap();
+        config::load(&p).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.path("logs").join(name)
+    }
+
+    fn append(&self, name: &str, lines: impl IntoIterator<Item = String>) {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log(name))
+            .unwrap();
+        for l in lines {
+            writeln!(f, "{l}").unwrap();
+        }
+    }
+
+    fn run_once(&self, extra: &str) {
+        let cfg = self.config(extra);
+        topology::start(&cfg, true).unwrap().wait().unwrap();
+    }
+
+    /// `raw_data` of every event written so far, with how often it arrived.
+    fn received(&self) -> BTreeMap<String, usize> {
+        let mut seen = BTreeMap::new();
+        let text = fs::read_to_string(self.path("out.ndjson")).unwrap_or_default();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let raw = v["raw_data"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no raw_data: {line}"));
+            *seen.entry(raw.to_string()).or_insert(0) += 1;
+        }
+        seen
+    }
+
+    fn wait_for(&self, n: usize) -> BTreeMap<String, usize> {
+        let start = Instant::now();
+        loop {
+            let got = self.received();
+            if got.values().sum::<usize>() >= n || start.elapsed() > Duration::from_secs(20) {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn lines(tag: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range
+        .map(|i| format!("{tag} line {i:05} of a test log"))
+        .collect()
+}
+
+/// Every expected line arrived exactly once, and nothing else.
+fn assert_exactly(got: &BTreeMap<String, usize>, want: &[String]) {
+    let dups: Vec<_> = got.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dups.is_empty(), "duplicated: {dups:?}");
+    let missing: Vec<_> = want.iter().filter(|l| !got.contains_key(*l)).collect();
+    assert!(
+        missing.is_empty(),
+        "missing {} lines, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    assert_eq!(got.len(), want.len(), "unexpected extra lines: {got:?}");
+}
+
+#[test]
+fn restart_from_checkpoint_loses_and_repeats_nothing() {
+    let lab = Lab::new();
+    let a = lines("a", 0..300);
+    lab.append("app.log", a.clone());
+    lab.run_once("");
+    assert_exactly(&lab.received(), &a);
+    let b = lines("b", 0..150);
+    lab.append("app.log", b.clone());
+    lab.run_once("");
+    lab.run_once("");
+    assert_exactly(&lab.received(), &[a, b].concat());
+}
+
+#[test]
+fn partial_last_line_waits_for_its_newline() {
+    let lab = Lab::new();
+    lab.append("app.log", lines("p", 0..2));
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(lab.log("app.log"))
+        .unwrap();
+    write!(f, "half a li").unwrap();
+    lab.run_once("");
+    assert_exactly(&lab.received(), &lines("p", 0..2));
+    writeln!(f, "ne, completed").unwrap();
+    lab.run_once("");
+    let want = [lines("p", 0..2), vec!["half a line, completed".to_string()]].concat();
+    assert_exactly(&lab.received(), &want);
+}
+
+#[test]
+fn oversize_line_is_cut_and_its_neighbours_survive() {
+    let lab = Lab::new();
+    let long = "x".repeat(10_000);
+    lab.append(
+        "app.log",
+        vec!["before".to_string(), long, "after".to_string()],
+    );
+    lab.run_once("max_line_bytes = 256");
+    let want = ["before".to_string(), "x".repeat(256), "after".to_string()];
+    assert_exactly(&lab.received(), &want);
+}
+
+#[test]
+fn truncation_restarts_at_the_new_content() {
+    let lab = Lab::new();
+    let a = lines("t", 0..10);
+    lab.append("app.log", a.clone());
+    lab.run_once("");
+    fs::write(lab.log("app.log"), "").unwrap();
+    let b = lines("u", 0..4);
+    lab.append("app.log", b.clone());
+    lab.run_once("");
+    assert_exactly(&lab.received(), &[a, b].concat());
+}
+
+#[test]
+fn gzip_files_are_read_and_not_read_twice_after_compression() {
+    let lab = Lab::new();
+    let old = lines("gz", 0..20);
+    fs::create_dir_all(lab.path("logs")).unwrap();
+    gzip(&lab.log("app.log.2.gz"), &old);
+    let cur = lines("cur", 0..5);
+    lab.append("app.log", cur.clone());
+    lab.run_once("");
+    assert_exactly(&lab.received(), &[old.clone(), cur.clone()].concat());
+    // Rotate: app.log is compressed to app.log.1.gz, a new app.log starts.
+    gzip(&lab.log("app.log.1.gz"), &cur);
+    fs::remove_file(lab.log("app.log")).unwrap();
+    let new = lines("new", 0..3);
+    lab.append("app.log", new.clone());
+    lab.run_once("");
+    assert_exactly(&lab.received(), &[old, cur, new].concat());
+}
+
+#[test]
+fn inode_reuse_with_other_content_is_a_new_file() {
+    let lab = Lab::new();
+    let a = lines("first", 0..10);
+    lab.append("app.log", a.clone());
+    lab.run_once("");
+    fs::remove_file(lab.log("app.log")).unwrap();
+    let b = lines("second", 0..6);
+    lab.append("app.log", b.clone());
+    lab.run_once("");
+    assert_exactly(&lab.received(), &[a, b].concat());
+}
+
+#[test]
+fn copytruncate_while_stopped_reads_the_tail_from_the_copy() {
+    let lab = Lab::new();
+    let a = lines("ct", 0..50);
+    lab.append("app.log", a.clone());
+    lab.run_once("");
+    // Lines written after the last run, then copied away and truncated
+    // before the agent runs again: only the copy has them.
+    let b = lines("ct-tail", 0..7);
+    lab.append("app.log", b.clone());
+    fs::copy(lab.log("app.log"), lab.log("app.log.1")).unwrap();
+    fs::write(lab.log("app.log"), "").unwrap();
+    let c = lines("ct-new", 0..3);
+    lab.append("app.log", c.clone());
+    lab.run_once("");
+    assert_exactly(&lab.received(), &[a, b, c].concat());
+}
+
+#[test]
+fn live_rename_rotation_and_copytruncate() {
+    let lab = Lab::new();
+    let cfg = lab.config("");
+    let topo = topology::start(&cfg, false).unwrap();
+    let mut want = lines("r1", 0..100);
+    lab.append("app.log", want.clone());
+    lab.wait_for(want.len());
+
+    // Rename rotation; the writer still appends to the renamed file for a
+    // moment, then moves to a new app.log.
+    fs::rename(lab.log("app.log"), lab.log("app.log.1")).unwrap();
+    let late = lines("r1-late", 0..20);
+    lab.append("app.log.1", late.clone());
+    let r2 = lines("r2", 0..30);
+    lab.append("app.log", r2.clone());
+    want.extend(late);
+    want.extend(r2);
+    lab.wait_for(want.len());
+
+    // copytruncate of the current file.
+    let r2b = lines("r2-more", 0..10);
+    lab.append("app.log", r2b.clone());
+    fs::copy(lab.log("app.log"), lab.log("app.log.2")).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(lab.log("app.log"))
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let r3 = lines("r3", 0..15);
+    lab.append("app.log", r3.clone());
+    want.extend(r2b);
+    want.extend(r3);
+    let got = lab.wait_for(want.len());
+    topo.stop();
+    topo.wait().unwrap();
+    assert_exactly(&got, &want);
+    assert_exactly(&lab.received(), &want);
+}
+
+fn gzip(path: &Path, lines: &[String]) {
+    let f = fs::File::create(path).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+    for l in lines {
+        writeln!(enc, "{l}").unwrap();
+    }
+    enc.finish().unwrap();
+}

@@ -276,3 +276,35 @@ fn gzip(path: &Path, lines: &[String]) {
     }
     enc.finish().unwrap();
 }
+
+#[test]
+fn checkpoint_waits_for_every_sink() {
+    let lab = Lab::new();
+    let a = lines("ack", 0..40);
+    lab.append("app.log", a.clone());
+    // A second sink that cannot write (/dev/full: every flush fails with
+    // ENOSPC) must hold the checkpoint back even though the first succeeded.
+    let failing = r#"
+[sinks.full]
+type = "file"
+inputs = ["app"]
+path = "/dev/full"
+fsync = false
+"#;
+    let cfg = lab.config("");
+    let text = fs::read_to_string(lab.path("idlink.toml")).unwrap() + failing;
+    fs::write(lab.path("idlink.toml"), text).unwrap();
+    let with_full = config::load(&lab.path("idlink.toml")).unwrap();
+    assert_eq!(with_full.sinks.len(), 2);
+    topology::start(&with_full, true).unwrap().wait().unwrap();
+    assert_exactly(&lab.received(), &a);
+    // Without the failing sink, the same lines are read again: nothing was
+    // checkpointed past what /dev/full refused.
+    topology::start(&cfg, true).unwrap().wait().unwrap();
+    let got = lab.received();
+    assert_eq!(got.len(), a.len());
+    assert!(got.values().all(|n| *n == 2), "every line delivered again: {got:?}");
+    // And now that everything is delivered, a third run adds nothing.
+    topology::start(&cfg, true).unwrap().wait().unwrap();
+    assert!(lab.received().values().all(|n| *n == 2));
+}

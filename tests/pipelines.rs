@@ -1,0 +1,44 @@
+//! Every ready-made config in `pipelines/` passes `idlink validate`'s checks
+//! (with the environment it documents left at its defaults), and the demo
+//! produces OCSF events.
+
+use std::path::Path;
+
+#[test]
+fn every_pipeline_config_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let r = idlink::config::load_with_env(&p, &|_| None);
+            assert!(r.is_ok(), "{}: {:?}", p.display(), r.err());
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "expected the demo and at least one deployment config, found {n}");
+}
+
+#[test]
+fn demo_produces_email_and_authentication_events() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root.join("pipelines/demo.toml"))
+        .unwrap()
+        .replace("pipelines/demo/", &format!("{}/pipelines/demo/", root.display()))
+        .replace("demo-out/", &format!("{}/", work.path().display()));
+    let cfg_path = work.path().join("demo.toml");
+    std::fs::write(&cfg_path, text).unwrap();
+    let cfg = idlink::config::load(&cfg_path).unwrap();
+    let stats = idlink::topology::start(&cfg, true).unwrap().wait().unwrap();
+    let (_, s) = &stats[0];
+    let lines: usize = ["postfix.log", "postfix-no-netns.log"]
+        .iter()
+        .map(|f| std::fs::read_to_string(root.join("pipelines/demo").join(f)).unwrap().lines().count())
+        .sum();
+    assert_eq!(s.records as usize, lines, "every demo line was read");
+    let out = std::fs::read_to_string(work.path().join("ocsf.ndjson")).unwrap();
+    assert_eq!(out.lines().count() as u64, s.events);
+    assert!(s.by_class.contains_key("4009"), "{s:?}");
+    assert!(s.by_class.contains_key("3002"), "{s:?}");
+}

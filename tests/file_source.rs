@@ -303,7 +303,10 @@ fsync = false
     topology::start(&cfg, true).unwrap().wait().unwrap();
     let got = lab.received();
     assert_eq!(got.len(), a.len());
-    assert!(got.values().all(|n| *n == 2), "every line delivered again: {got:?}");
+    assert!(
+        got.values().all(|n| *n == 2),
+        "every line delivered again: {got:?}"
+    );
     // And now that everything is delivered, a third run adds nothing.
     topology::start(&cfg, true).unwrap().wait().unwrap();
     assert!(lab.received().values().all(|n| *n == 2));

@@ -16,7 +16,10 @@ fn every_pipeline_config_is_valid() {
             n += 1;
         }
     }
-    assert!(n >= 2, "expected the demo and at least one deployment config, found {n}");
+    assert!(
+        n >= 2,
+        "expected the demo and at least one deployment config, found {n}"
+    );
 }
 
 #[test]
@@ -25,7 +28,10 @@ fn demo_produces_email_and_authentication_events() {
     let work = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root.join("pipelines/demo.toml"))
         .unwrap()
-        .replace("pipelines/demo/", &format!("{}/pipelines/demo/", root.display()))
+        .replace(
+            "pipelines/demo/",
+            &format!("{}/pipelines/demo/", root.display()),
+        )
         .replace("demo-out/", &format!("{}/", work.path().display()));
     let cfg_path = work.path().join("demo.toml");
     std::fs::write(&cfg_path, text).unwrap();
@@ -34,7 +40,12 @@ fn demo_produces_email_and_authentication_events() {
     let (_, s) = &stats[0];
     let lines: usize = ["postfix.log", "postfix-no-netns.log"]
         .iter()
-        .map(|f| std::fs::read_to_string(root.join("pipelines/demo").join(f)).unwrap().lines().count())
+        .map(|f| {
+            std::fs::read_to_string(root.join("pipelines/demo").join(f))
+                .unwrap()
+                .lines()
+                .count()
+        })
         .sum();
     assert_eq!(s.records as usize, lines, "every demo line was read");
     let out = std::fs::read_to_string(work.path().join("ocsf.ndjson")).unwrap();

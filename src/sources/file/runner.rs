@@ -175,7 +175,7 @@ impl Runner {
             if last_save.elapsed() >= Duration::from_secs(1) {
                 self.save();
                 last_save = Instant::now();
-                telemetry::open_files(&id, self.tailer.entries().len());
+                telemetry::open_files(&id, self.tailer.open_files());
             }
         }
         // Drain: what the parser holds goes out, then wait for the sinks.

@@ -181,6 +181,11 @@ impl Tailer {
         &self.entries
     }
 
+    /// Files open now.
+    pub fn open_files(&self) -> usize {
+        self.watched.len()
+    }
+
     /// True when every open file was read to its end on the last pass and
     /// holds no partial line (the `--once` exit condition).
     pub fn all_at_eof(&self) -> bool {

@@ -136,7 +136,11 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
 
 fn run(path: &Path, once: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(path)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // One worker drives signals and the metrics listener; the pipeline runs
+    // on its own threads.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("idlink-rt")
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -147,32 +151,32 @@ fn run(path: &Path, once: bool) -> anyhow::Result<ExitCode> {
             .install()
             .with_context(|| format!("cannot serve metrics on {addr}"))?;
     }
+    // Handlers are installed before anything starts, so a stop request is
+    // never the default (immediate) death.
+    let (mut term, mut int) = runtime
+        .block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok::<_, io::Error>((
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::interrupt())?,
+            ))
+        })
+        .context("cannot install signal handlers")?;
     let topo = topology::start(&config, once)?;
     let flag = topo.shutdown_flag();
-    // Signals are watched on the runtime thread; the pipeline runs on its
-    // own threads and stops when the flag is set.
     runtime.spawn(async move {
-        wait_for_signal().await;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
         tracing::info!("stop requested: draining");
         flag.store(true, std::sync::atomic::Ordering::Release);
     });
-    let stats = std::thread::scope(|_| topo.wait())?;
+    let stats = topo.wait()?;
     for (id, s) in stats {
         tracing::info!(source = %id, records = s.records, events = s.events, unparsed = s.unparsed, "source done");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 fn parse(

@@ -8,7 +8,7 @@ parse rate is under its bar.
 
 Bars: every source must recognise 100 % of its sample records, except
 Postfix, whose samples mix in other programs' lines (sendmail, dovecot, PHP
-noise): over all lines it must reach 90 %, and the parser's own sample test
+noise): over all lines it must reach 80 %, and the parser's own sample test
 (parsers/tests/samples.rs, part of `cargo test`) holds the lines of Postfix
 programs to 99 %.
 """
@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 
-BARS = {"postfix": 0.90}
+BARS = {"postfix": 0.80}
 
 
 def main():

@@ -80,14 +80,15 @@ impl<'a> Event<'a> {
         }
     }
 
-    /// Set `activity_id` 99 (Other) with the source's own label.
+    /// Set `activity_id` 99 (Other) with the source's own label in
+    /// `activity_name`. `type_name` stays the schema's caption of the
+    /// `type_uid` ("<Class>: Other"), as OCSF requires of enum siblings.
     pub fn set_other_activity(&mut self, label: impl Into<Str<'a>>) {
-        let label = label.into();
         let class = self.class_name.clone().unwrap_or_default();
         self.activity_id = Some(99);
         self.type_uid = Some(self.class_uid.unwrap_or(0) as i64 * 100 + 99);
-        self.type_name = Some(Cow::Owned(format!("{class}: {label}")));
-        self.activity_name = Some(label);
+        self.type_name = Some(Cow::Owned(format!("{class}: Other")));
+        self.activity_name = Some(label.into());
     }
 
     /// Set `severity_id` and its caption.

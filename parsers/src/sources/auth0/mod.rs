@@ -1,0 +1,6 @@
+//! stub
+use crate::{Decoder, Options};
+/// A decoder.
+pub fn decoder(opts: &Options) -> Box<dyn Decoder> {
+    crate::sources::google_workspace::decoder(opts)
+}

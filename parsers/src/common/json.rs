@@ -401,10 +401,17 @@ pub fn set_auth_protocol<'a>(ev: &mut Event<'a>, id: i32, label: Str<'a>) {
 /// which is what the validator checks against `type_uid`.
 pub fn other_activity<'a>(ev: &mut Event<'a>, label: impl Into<Str<'a>>) {
     let class = ev.class_name.clone().unwrap_or_default();
+    let label = label.into();
     ev.activity_id = Some(99);
     ev.type_uid = Some(ev.class_uid.unwrap_or(0) as i64 * 100 + 99);
-    ev.type_name = Some(Cow::Owned(format!("{class}: Other")));
-    ev.activity_name = Some(label.into());
+    // For Base Event `type_uid` is 99 itself (Other), so its caption is the
+    // source's label too.
+    ev.type_name = Some(Cow::Owned(if ev.class_uid == Some(0) {
+        format!("{class}: {label}")
+    } else {
+        format!("{class}: Other")
+    }));
+    ev.activity_name = Some(label);
 }
 
 /// List `profile` in `metadata.profiles` (once).

@@ -170,6 +170,22 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Take every member whose value is a string, number or boolean, as
+    /// text, marking them used; objects and arrays are left for [`Obj::rest`].
+    pub fn take_scalars(&mut self) -> Vec<(Cow<'a, str>, Str<'a>)> {
+        let mut out = Vec::new();
+        for (i, (k, raw)) in self.fields.iter().enumerate() {
+            if self.used[i] {
+                continue;
+            }
+            if let Some(v) = raw_str(raw) {
+                self.used[i] = true;
+                out.push((k.clone(), v));
+            }
+        }
+        out
+    }
+
     /// Iterate over the members (marking nothing).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
         self.fields.iter().map(|(k, v)| (k.as_ref(), *v))

@@ -13,7 +13,16 @@ use idlink_parsers::{decoder, Options, Source};
 const SOURCE: Source = Source::Duo;
 const FILES: &[&str] = &["events.ndjson"];
 /// `metadata.event_code`s that must never come out as fallback events.
-const MUST_MAP: &[&str] = &["authentication", "enrollment", "admin_login", "admin_login_error", "phone_associate", "phone_disassociate", "user_update", "o2fa_user_provisioned"];
+const MUST_MAP: &[&str] = &[
+    "authentication",
+    "enrollment",
+    "admin_login",
+    "admin_login_error",
+    "phone_associate",
+    "phone_disassociate",
+    "user_update",
+    "o2fa_user_provisioned",
+];
 
 fn samples_dir() -> Option<PathBuf> {
     match std::env::var("IDLINK_SAMPLES") {
@@ -39,8 +48,9 @@ fn samples_conform() {
     let mut bad = Vec::new();
     for file in FILES {
         let path = dir.join(SOURCE.name()).join(file);
-        let data = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (set IDLINK_SAMPLES=skip to skip)", path.display()));
+        let data = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("{}: {e} (set IDLINK_SAMPLES=skip to skip)", path.display())
+        });
         for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             records += 1;
             let mut fell_back = Vec::new();
@@ -58,7 +68,10 @@ fn samples_conform() {
             });
             if !outcome.is_parsed() {
                 unparsed += 1;
-                bad.push(format!("unparsed {outcome:?}: {}", String::from_utf8_lossy(line)));
+                bad.push(format!(
+                    "unparsed {outcome:?}: {}",
+                    String::from_utf8_lossy(line)
+                ));
             }
             for code in fell_back {
                 eprintln!("fallback: {code}");
@@ -75,7 +88,11 @@ fn samples_conform() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert_eq!(unparsed, 0);
 
-    let out = std::env::temp_dir().join(format!("idlink-samples-{}-{}.ndjson", SOURCE, std::process::id()));
+    let out = std::env::temp_dir().join(format!(
+        "idlink-samples-{}-{}.ndjson",
+        SOURCE,
+        std::process::id()
+    ));
     std::fs::write(&out, &ndjson).expect("write ndjson");
     if let Ok(validator) = std::env::var("OCSF_VALIDATE") {
         let status = std::process::Command::new(validator)

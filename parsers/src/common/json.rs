@@ -208,7 +208,10 @@ pub fn raw_str(raw: &RawValue) -> Option<Str<'_>> {
 /// A raw value as an integer (also from a string of digits).
 pub fn raw_i64(raw: &RawValue) -> Option<i64> {
     let s = raw.get();
-    let s = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s);
+    let s = s
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s);
     s.parse().ok()
 }
 
@@ -452,16 +455,65 @@ pub fn verb_activity(name: &str) -> i32 {
     let lower = name.to_ascii_lowercase();
     let n = lower.trim_start_matches(['_', '-']);
     let starts = |ps: &[&str]| ps.iter().any(|p| n.starts_with(p));
-    if starts(&["create", "add", "insert", "put", "run", "register", "import", "upload", "new", "generate", "allocate", "issue"]) {
+    if starts(&[
+        "create", "add", "insert", "put", "run", "register", "import", "upload", "new", "generate",
+        "allocate", "issue",
+    ]) {
         1
-    } else if starts(&["get", "describe", "list", "lookup", "view", "search", "head", "read", "download", "export", "batchget", "query", "select", "scan", "check", "preview", "decrypt", "verify"])
-        || n.ends_with("_view")
+    } else if starts(&[
+        "get", "describe", "list", "lookup", "view", "search", "head", "read", "download",
+        "export", "batchget", "query", "select", "scan", "check", "preview", "decrypt", "verify",
+    ]) || n.ends_with("_view")
         || n.contains("content_access")
     {
         2
-    } else if starts(&["update", "modify", "change", "set", "edit", "rename", "move", "enable", "disable", "toggle", "reset", "suspend", "unsuspend", "turn", "attach", "associate", "tag", "untag", "restore", "replace", "assign", "grant", "encrypt", "start", "stop", "reboot", "apply", "upgrade", "copy"]) {
+    } else if starts(&[
+        "update",
+        "modify",
+        "change",
+        "set",
+        "edit",
+        "rename",
+        "move",
+        "enable",
+        "disable",
+        "toggle",
+        "reset",
+        "suspend",
+        "unsuspend",
+        "turn",
+        "attach",
+        "associate",
+        "tag",
+        "untag",
+        "restore",
+        "replace",
+        "assign",
+        "grant",
+        "encrypt",
+        "start",
+        "stop",
+        "reboot",
+        "apply",
+        "upgrade",
+        "copy",
+    ]) {
         3
-    } else if starts(&["delete", "remove", "revoke", "terminate", "detach", "disassociate", "deregister", "unassign", "release", "purge", "trash", "cancel", "destroy"]) {
+    } else if starts(&[
+        "delete",
+        "remove",
+        "revoke",
+        "terminate",
+        "detach",
+        "disassociate",
+        "deregister",
+        "unassign",
+        "release",
+        "purge",
+        "trash",
+        "cancel",
+        "destroy",
+    ]) {
         4
     } else {
         99
@@ -474,7 +526,8 @@ mod tests {
 
     #[test]
     fn obj_borrows_and_keeps_the_rest() {
-        let text = r#"{"a":"x","b":"y\u0026z","n":3,"s":"42","t":true,"o":{"k":1},"z":null,"e":""}"#;
+        let text =
+            r#"{"a":"x","b":"y\u0026z","n":3,"s":"42","t":true,"o":{"k":1},"z":null,"e":""}"#;
         let mut o = Obj::parse(text).unwrap();
         assert!(matches!(o.str("a"), Some(Cow::Borrowed("x"))));
         assert_eq!(o.str("b").as_deref(), Some("y&z"));
@@ -492,23 +545,38 @@ mod tests {
         assert_eq!(parse_record(b"").unwrap_err().kind, ErrorKind::Empty);
         assert_eq!(parse_record(b"[1]").unwrap_err().kind, ErrorKind::Json);
         assert_eq!(parse_record(b"{\"a\":").unwrap_err().kind, ErrorKind::Json);
-        assert_eq!(parse_record(b"\xff{}").unwrap_err().kind, ErrorKind::NotUtf8);
+        assert_eq!(
+            parse_record(b"\xff{}").unwrap_err().kind,
+            ErrorKind::NotUtf8
+        );
         assert!(parse_record(b" {\"a\":1} ").is_ok());
     }
 
     #[test]
     fn times_and_addresses() {
         assert_eq!(time_ms("2020-10-02T15:00:00Z"), Some(1_601_650_800_000));
-        assert_eq!(time_ms("2020-10-02T15:00:00.123456789Z"), Some(1_601_650_800_123));
-        assert_eq!(time_ms("2020-10-02T15:00:00+02:00"), Some(1_601_643_600_000));
-        assert_eq!(time_ms("2020-10-02T15:00:00.1234567"), Some(1_601_650_800_123));
+        assert_eq!(
+            time_ms("2020-10-02T15:00:00.123456789Z"),
+            Some(1_601_650_800_123)
+        );
+        assert_eq!(
+            time_ms("2020-10-02T15:00:00+02:00"),
+            Some(1_601_643_600_000)
+        );
+        assert_eq!(
+            time_ms("2020-10-02T15:00:00.1234567"),
+            Some(1_601_650_800_123)
+        );
         assert_eq!(time_ms("yesterday"), None);
         assert!(is_ip("FE80:000:333:1111:7777:5555:6666:ddd"));
         assert!(!is_ip("00.000.000.00"));
         assert!(is_email("a@example.com"));
         assert!(!is_email("redacted"));
         assert!(!is_email("Bob <b@example.com>"));
-        assert_eq!(endpoint("AWS Internal".into()).name.as_deref(), Some("AWS Internal"));
+        assert_eq!(
+            endpoint("AWS Internal".into()).name.as_deref(),
+            Some("AWS Internal")
+        );
         assert_eq!(
             endpoint("lambda.amazonaws.com".into()).domain.as_deref(),
             Some("lambda.amazonaws.com")

@@ -4,12 +4,12 @@
 //! mapping), one variant in [`Source`] with its name (the folder name in the
 //! shared samples), and one arm in [`decoder`].
 
-pub mod postfix;
-pub mod google_workspace;
-pub mod duo;
-pub mod keycloak;
 pub mod auth0;
 pub mod aws_cloudtrail;
+pub mod duo;
+pub mod google_workspace;
+pub mod keycloak;
+pub mod postfix;
 
 use crate::{Decoder, Options};
 

@@ -14,9 +14,9 @@ use crate::common::json::{
     set_outcome, set_user_type, user_type, Obj,
 };
 use crate::ocsf::{
-    severity, Actor, Api, ClassInfo, Event, FindingInfo, Evidences, HttpRequest, Location,
-    NetworkEndpoint, Service, Session, Str, User, ACCOUNT_CHANGE, API_ACTIVITY,
-    AUTHENTICATION, BASE_EVENT, DETECTION_FINDING, USER_ACCESS,
+    severity, Actor, Api, ClassInfo, Event, Evidences, FindingInfo, HttpRequest, Location,
+    NetworkEndpoint, Service, Session, User, ACCOUNT_CHANGE, API_ACTIVITY, AUTHENTICATION,
+    BASE_EVENT, DETECTION_FINDING, USER_ACCESS,
 };
 use crate::{Decoder, ErrorKind, Options, Outcome, ParseError};
 
@@ -45,7 +45,9 @@ impl Decoder for Auth0Decoder {
         let (text, mut outer) = match json::parse_record(record) {
             Ok(x) => x,
             Err(e) => {
-                out(fallback::unparsed(record, e, product, LOG_NAME, None, &self.opts));
+                out(fallback::unparsed(
+                    record, e, product, LOG_NAME, None, &self.opts,
+                ));
                 return Outcome::Unparsed(e);
             }
         };
@@ -62,7 +64,9 @@ impl Decoder for Auth0Decoder {
                 kind: ErrorKind::NotThisSource,
                 at: 0,
             };
-            out(fallback::unparsed(record, e, product, LOG_NAME, None, &self.opts));
+            out(fallback::unparsed(
+                record, e, product, LOG_NAME, None, &self.opts,
+            ));
             return Outcome::Unparsed(e);
         }
         let mut ev = map(&mut o, self.opts.raw_data.then_some(text), &self.opts);
@@ -97,7 +101,10 @@ fn classify(t: &str) -> Option<(&'static ClassInfo, i32, Option<bool>, &'static 
         "gd_auth_succeed" | "gd_otp_auth_succeed" | "gd_webauthn_auth_succeed" => {
             (auth, 99, Some(true), "MFA Verification")
         }
-        "gd_auth_failed" | "gd_otp_auth_failed" | "gd_webauthn_auth_failed" | "gd_auth_rejected"
+        "gd_auth_failed"
+        | "gd_otp_auth_failed"
+        | "gd_webauthn_auth_failed"
+        | "gd_auth_rejected"
         | "gd_recovery_failed" => (auth, 99, Some(false), "MFA Verification"),
         "gd_send_pn" | "gd_send_sms" | "gd_send_voice" | "gd_send_email" => {
             (auth, 99, Some(true), "MFA Challenge Sent")
@@ -170,7 +177,9 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
             _ => 99,
         };
         // Role assignment through the Management API.
-        if path.as_deref().is_some_and(|p| p.contains("/roles") && p.contains("/users/"))
+        if path
+            .as_deref()
+            .is_some_and(|p| p.contains("/roles") && p.contains("/users/"))
             && matches!(activity, 1 | 4)
         {
             class = &USER_ACCESS;
@@ -179,7 +188,11 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
     }
     let mut ev = Event::new(class, activity, time);
     if activity == 99 {
-        let l = if label.is_empty() { ty.to_string() } else { label.to_string() };
+        let l = if label.is_empty() {
+            ty.to_string()
+        } else {
+            label.to_string()
+        };
         other_activity(&mut ev, l);
     }
     if known.is_none() {
@@ -210,7 +223,9 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
         user.email_addr = Some(n);
     }
     let client_creds = matches!(ty.as_ref(), "seccft" | "feccft");
-    if client_creds || (user.uid.is_none() && user.name.is_none() && class.uid == AUTHENTICATION.uid) {
+    if client_creds
+        || (user.uid.is_none() && user.name.is_none() && class.uid == AUTHENTICATION.uid)
+    {
         // A machine-to-machine token: the client is the principal.
         user.uid = user.uid.or(client_id.clone());
         user.name = user.name.or(client_name.clone());
@@ -230,8 +245,12 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
             city: loc.str("city_name"),
             country: loc.str("country_code").filter(|c| c.len() == 2),
             continent: loc.str("continent_code"),
-            lat: loc.raw("latitude").and_then(|r| r.get().trim_matches('"').parse().ok()),
-            long: loc.raw("longitude").and_then(|r| r.get().trim_matches('"').parse().ok()),
+            lat: loc
+                .raw("latitude")
+                .and_then(|r| r.get().trim_matches('"').parse().ok()),
+            long: loc
+                .raw("longitude")
+                .and_then(|r| r.get().trim_matches('"').parse().ok()),
             ..Default::default()
         };
         if l.city.is_some() || l.country.is_some() {
@@ -269,7 +288,8 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
                 };
                 set_auth_protocol(&mut ev, id, s);
                 if let Some(st) = st {
-                    ev.unmapped().insert("strategy_type".into(), Value::String(st.into_owned()));
+                    ev.unmapped()
+                        .insert("strategy_type".into(), Value::String(st.into_owned()));
                 }
             }
             if let Some(s) = session {
@@ -279,7 +299,8 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
                 }));
             }
             if let Some(id) = factor_id(&ty) {
-                ev.auth_factors.push(auth_factor(id, ty.clone(), "Auth0 Guardian"));
+                ev.auth_factors
+                    .push(auth_factor(id, ty.clone(), "Auth0 Guardian"));
                 if ty.starts_with("gd_") {
                     ev.is_mfa = Some(true);
                 }
@@ -288,10 +309,12 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
         3001 => {
             ev.user = Some(Box::new(user));
             if let Some(id) = factor_id(&ty) {
-                ev.auth_factors.push(auth_factor(id, ty.clone(), "Auth0 Guardian"));
+                ev.auth_factors
+                    .push(auth_factor(id, ty.clone(), "Auth0 Guardian"));
             }
             if let Some(c) = client_name.clone() {
-                ev.unmapped().insert("client_name".into(), Value::String(c.into_owned()));
+                ev.unmapped()
+                    .insert("client_name".into(), Value::String(c.into_owned()));
             }
         }
         2004 => {
@@ -299,8 +322,16 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
             ev.status = Some(Cow::Borrowed("New"));
             ev.set_severity(severity::HIGH);
             ev.finding_info = Some(Box::new(FindingInfo {
-                uid: ev.metadata.as_ref().and_then(|m| m.uid.clone()).or(Some(ty.clone())),
-                title: Some(description.clone().unwrap_or(Cow::Borrowed("Breached password"))),
+                uid: ev
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.uid.clone())
+                    .or(Some(ty.clone())),
+                title: Some(
+                    description
+                        .clone()
+                        .unwrap_or(Cow::Borrowed("Breached password")),
+                ),
                 types: vec![Cow::Borrowed("Breached Password Detection")],
                 ..Default::default()
             }));
@@ -333,7 +364,11 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
                     .and_then(|r| r.obj("body"))
                     .map(|mut b| b.strs("roles"))
                     .unwrap_or_default();
-                ev.privileges = if roles.is_empty() { vec![Cow::Borrowed("role")] } else { roles };
+                ev.privileges = if roles.is_empty() {
+                    vec![Cow::Borrowed("role")]
+                } else {
+                    roles
+                };
                 ev.set_severity(severity::MEDIUM);
             } else {
                 ev.api = Some(Box::new(Api {
@@ -360,7 +395,10 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
         }
         _ => {
             if user.name.as_deref() != Some("unknown") || user.uid.is_some() {
-                ev.unmapped().insert("user".into(), serde_json::json!({"uid": user.uid, "name": user.name}));
+                ev.unmapped().insert(
+                    "user".into(),
+                    serde_json::json!({"uid": user.uid, "name": user.name}),
+                );
             }
         }
     }
@@ -369,14 +407,19 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
         ev.http_request = http;
         set_outcome(&mut ev, ok);
         if ok == Some(false) {
-            ev.set_severity(if ty == "gd_auth_rejected" { severity::MEDIUM } else { severity::LOW });
+            ev.set_severity(if ty == "gd_auth_rejected" {
+                severity::MEDIUM
+            } else {
+                severity::LOW
+            });
         }
         if matches!(ty.as_ref(), "limit_wc" | "limit_sul" | "limit_mu") {
             ev.set_severity(severity::MEDIUM);
         }
     } else if class.uid == BASE_EVENT.uid {
         if let Some(s) = src {
-            ev.unmapped().insert("ip".into(), serde_json::json!(s.ip.or(s.name).or(s.domain)));
+            ev.unmapped()
+                .insert("ip".into(), serde_json::json!(s.ip.or(s.name).or(s.domain)));
         }
     }
     if class.uid == DETECTION_FINDING.uid || class.uid == BASE_EVENT.uid {
@@ -385,7 +428,10 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
         ev.status_detail = description.clone();
     }
     if let Some(mut e) = error {
-        if let Some(t) = e.str("type").or_else(|| e.str("oauthError").filter(|s| s.len() < 64)) {
+        if let Some(t) = e
+            .str("type")
+            .or_else(|| e.str("oauthError").filter(|s| s.len() < 64))
+        {
             ev.status_code = Some(t);
         }
         if ev.status_detail.is_none() {
@@ -393,7 +439,7 @@ fn map<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Options) -> Event<'a> {
         }
         e.keep(&mut ev, "error");
     }
-    if let Some(mut r) = request {
+    if let Some(r) = request {
         let mut m = r.rest();
         if let Some(me) = method {
             m.insert("method".into(), Value::String(me.into_owned()));
@@ -416,18 +462,24 @@ mod tests {
     fn one(rec: &str) -> Value {
         let mut d = Auth0Decoder::new(Options::default());
         let mut evs = Vec::new();
-        let o = d.decode(rec.as_bytes(), 0, &mut |e| evs.push(serde_json::to_value(&e).unwrap()));
+        let o = d.decode(rec.as_bytes(), 0, &mut |e| {
+            evs.push(serde_json::to_value(&e).unwrap())
+        });
         assert!(o.is_parsed(), "{o:?}");
         evs.remove(0)
     }
 
     #[test]
     fn wrapped_and_bare_records() {
-        let e = one(r#"{"log_id":"L1","data":{"date":"2021-11-03T08:25:14.466Z","type":"fp","user_name":"a@example.com","ip":"192.0.2.1","client_name":"App"}}"#);
+        let e = one(
+            r#"{"log_id":"L1","data":{"date":"2021-11-03T08:25:14.466Z","type":"fp","user_name":"a@example.com","ip":"192.0.2.1","client_name":"App"}}"#,
+        );
         assert_eq!(e["class_uid"], 3002);
         assert_eq!(e["status_id"], 2);
         assert_eq!(e["metadata"]["uid"], "L1");
-        let e = one(r#"{"date":"2021-11-03T08:25:14.466Z","type":"gd_auth_rejected","user_id":"auth0|1","log_id":"L2"}"#);
+        let e = one(
+            r#"{"date":"2021-11-03T08:25:14.466Z","type":"gd_auth_rejected","user_id":"auth0|1","log_id":"L2"}"#,
+        );
         assert_eq!(e["auth_factors"][0]["factor_type_id"], 5);
         assert_eq!(e["is_mfa"], true);
         let e = one(r#"{"date":"2021-11-03T08:25:14.466Z","type":"zzz","log_id":"L3"}"#);

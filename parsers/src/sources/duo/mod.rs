@@ -73,7 +73,9 @@ impl Decoder for DuoDecoder {
         let (text, mut obj) = match json::parse_record(record) {
             Ok(x) => x,
             Err(e) => {
-                out(fallback::unparsed(record, e, product, "Duo", None, &self.opts));
+                out(fallback::unparsed(
+                    record, e, product, "Duo", None, &self.opts,
+                ));
                 return Outcome::Unparsed(e);
             }
         };
@@ -82,7 +84,9 @@ impl Decoder for DuoDecoder {
                 kind: ErrorKind::NotThisSource,
                 at: 0,
             };
-            out(fallback::unparsed(record, e, product, "Duo", None, &self.opts));
+            out(fallback::unparsed(
+                record, e, product, "Duo", None, &self.opts,
+            ));
             return Outcome::Unparsed(e);
         };
         obj.skip("eventtype");
@@ -136,11 +140,19 @@ fn factor_id(f: &str) -> i32 {
         "duo_push" | "verified_duo_push" | "Duo Push" | "push" => 5,
         "phone_call" | "Phone Call" | "phone" => 3,
         "sms_passcode" | "SMS Passcode" | "sms" | "sms_refresh" => 1,
-        "passcode" | "duo_mobile_passcode" | "duo_otp" | "hardware_token" | "yubikey_code"
-        | "Passcode" | "bypass_code" => 7,
+        "passcode"
+        | "duo_mobile_passcode"
+        | "duo_otp"
+        | "hardware_token"
+        | "yubikey_code"
+        | "Passcode"
+        | "bypass_code" => 7,
         "u2f_token" | "U2F Token" => 9,
-        "webauthn_security_key" | "webauthn_platform" | "WebAuthn Security Key"
-        | "WebAuthn Credential" | "webauthn_credential" => 10,
+        "webauthn_security_key"
+        | "webauthn_platform"
+        | "WebAuthn Security Key"
+        | "WebAuthn Credential"
+        | "webauthn_credential" => 10,
         "password" | "Password" => 11,
         _ => 99,
     }
@@ -236,7 +248,8 @@ fn auth<'a>(ctx: &mut Ctx<'a>, o: &mut Obj<'a>) -> Event<'a> {
         let mut m = a.rest();
         m.extend(rest);
         if !m.is_empty() {
-            ev.unmapped().insert("access_device".into(), Value::Object(m));
+            ev.unmapped()
+                .insert("access_device".into(), Value::Object(m));
         }
     }
 
@@ -249,7 +262,11 @@ fn auth<'a>(ctx: &mut Ctx<'a>, o: &mut Obj<'a>) -> Event<'a> {
         }));
         app.keep(&mut ev, "application");
     }
-    if ev.service.as_ref().is_none_or(|s| s.name.is_none() && s.uid.is_none()) {
+    if ev
+        .service
+        .as_ref()
+        .is_none_or(|s| s.name.is_none() && s.uid.is_none())
+    {
         ev.service = Some(Box::new(Service {
             name: Some(Cow::Borrowed("Duo")),
             ..Default::default()
@@ -267,7 +284,10 @@ fn auth<'a>(ctx: &mut Ctx<'a>, o: &mut Obj<'a>) -> Event<'a> {
 
     // The second factor and the device it went to.
     let factor = o.str("factor");
-    if let Some(f) = factor.clone().filter(|f| f != "not_available" && f != "n/a") {
+    if let Some(f) = factor
+        .clone()
+        .filter(|f| f != "not_available" && f != "n/a")
+    {
         let mut af = auth_factor(factor_id(&f), f.clone(), "Duo");
         if let Some(mut d) = o.obj("auth_device") {
             let mut rest = Map::new();
@@ -292,7 +312,10 @@ fn auth<'a>(ctx: &mut Ctx<'a>, o: &mut Obj<'a>) -> Event<'a> {
         }
         ev.auth_factors.push(af);
         if !enrollment {
-            ev.is_mfa = Some(!matches!(f.as_ref(), "remembered_device" | "trusted_network"));
+            ev.is_mfa = Some(!matches!(
+                f.as_ref(),
+                "remembered_device" | "trusted_network"
+            ));
         }
     }
 
@@ -359,7 +382,10 @@ fn admin<'a>(ctx: &mut Ctx<'a>, o: &mut Obj<'a>) -> Event<'a> {
     let host = o.str("host");
     let mut ev = match action.as_ref() {
         "admin_login" | "admin_login_error" | "admin_2fa_error" | "admin_logout" => {
-            let mut ev = ctx.event(&AUTHENTICATION, if action == "admin_logout" { 2 } else { 1 });
+            let mut ev = ctx.event(
+                &AUTHENTICATION,
+                if action == "admin_logout" { 2 } else { 1 },
+            );
             let mut user = admin_user(o);
             if let Some(role) = desc_str(&mut d, "role") {
                 user.groups.push(Group {
@@ -420,7 +446,11 @@ fn admin<'a>(ctx: &mut Ctx<'a>, o: &mut Obj<'a>) -> Event<'a> {
                 ev.user = Some(Box::new(target));
                 if a.starts_with("phone") || a.contains("token") || a.contains("webauthn") {
                     ev.auth_factors.push(auth_factor(
-                        if a.starts_with("phone") { 5 } else { factor_id(a) },
+                        if a.starts_with("phone") {
+                            5
+                        } else {
+                            factor_id(a)
+                        },
                         Cow::Owned(a.to_string()),
                         "Duo",
                     ));
@@ -450,8 +480,12 @@ fn admin<'a>(ctx: &mut Ctx<'a>, o: &mut Obj<'a>) -> Event<'a> {
     if !d.is_empty() {
         ev.unmapped().insert("description".into(), Value::Object(d));
     }
-    if let (Some(obj), true) = (object, ev.entity.is_none() && ev.class_uid == Some(AUTHENTICATION.uid)) {
-        ev.unmapped().insert("object".into(), Value::String(obj.into_owned()));
+    if let (Some(obj), true) = (
+        object,
+        ev.entity.is_none() && ev.class_uid == Some(AUTHENTICATION.uid),
+    ) {
+        ev.unmapped()
+            .insert("object".into(), Value::String(obj.into_owned()));
     }
     ev
 }
@@ -466,14 +500,20 @@ fn admin_activity(a: &str) -> (&'static ClassInfo, i32, &'static str) {
         "user_lockout" | "user_locked_out" => (&ACCOUNT_CHANGE, 9, ""),
         "bypass_create" => (&ACCOUNT_CHANGE, 99, "Bypass Code Create"),
         "bypass_delete" => (&ACCOUNT_CHANGE, 99, "Bypass Code Delete"),
-        "phone_associate" | "phone_create" | "token_create" | "u2ftoken_create"
-        | "webauthncredential_create" | "user_add_phone" | "user_add_token" => {
-            (&ACCOUNT_CHANGE, 10, "")
-        }
-        "phone_disassociate" | "phone_delete" | "token_delete" | "u2ftoken_delete"
-        | "webauthncredential_delete" | "user_remove_phone" | "user_remove_token" => {
-            (&ACCOUNT_CHANGE, 11, "")
-        }
+        "phone_associate"
+        | "phone_create"
+        | "token_create"
+        | "u2ftoken_create"
+        | "webauthncredential_create"
+        | "user_add_phone"
+        | "user_add_token" => (&ACCOUNT_CHANGE, 10, ""),
+        "phone_disassociate"
+        | "phone_delete"
+        | "token_delete"
+        | "u2ftoken_delete"
+        | "webauthncredential_delete"
+        | "user_remove_phone"
+        | "user_remove_token" => (&ACCOUNT_CHANGE, 11, ""),
         _ => {
             let activity = if a.ends_with("_create") || a.ends_with("_add") {
                 1
@@ -486,7 +526,11 @@ fn admin_activity(a: &str) -> (&'static ClassInfo, i32, &'static str) {
             } else {
                 99
             };
-            (&ENTITY_MANAGEMENT, activity, if activity == 99 { "Other" } else { "" })
+            (
+                &ENTITY_MANAGEMENT,
+                activity,
+                if activity == 99 { "Other" } else { "" },
+            )
         }
     }
 }
@@ -556,7 +600,8 @@ fn offline<'a>(ctx: &mut Ctx<'a>, o: &mut Obj<'a>) -> Event<'a> {
         }));
     }
     if let Some(obj) = o.str("object") {
-        ev.unmapped().insert("object".into(), Value::String(obj.into_owned()));
+        ev.unmapped()
+            .insert("object".into(), Value::String(obj.into_owned()));
     }
     if !d.is_empty() {
         ev.unmapped().insert("description".into(), Value::Object(d));
@@ -573,7 +618,9 @@ mod tests {
     fn one(rec: &str) -> (Outcome, Vec<Value>) {
         let mut d = DuoDecoder::new(Options::default());
         let mut evs = Vec::new();
-        let o = d.decode(rec.as_bytes(), 0, &mut |e| evs.push(serde_json::to_value(&e).unwrap()));
+        let o = d.decode(rec.as_bytes(), 0, &mut |e| {
+            evs.push(serde_json::to_value(&e).unwrap())
+        });
         (o, evs)
     }
 

@@ -41,7 +41,9 @@ impl Decoder for GoogleWorkspaceDecoder {
         let (text, obj) = match json::parse_record(record) {
             Ok(x) => x,
             Err(e) => {
-                out(fallback::unparsed(record, e, product, LOG_NAME, None, &self.opts));
+                out(fallback::unparsed(
+                    record, e, product, LOG_NAME, None, &self.opts,
+                ));
                 return Outcome::Unparsed(e);
             }
         };
@@ -50,7 +52,9 @@ impl Decoder for GoogleWorkspaceDecoder {
                 kind: ErrorKind::NotThisSource,
                 at: 0,
             };
-            out(fallback::unparsed(record, e, product, LOG_NAME, None, &self.opts));
+            out(fallback::unparsed(
+                record, e, product, LOG_NAME, None, &self.opts,
+            ));
             return Outcome::Unparsed(e);
         }
         ocsf::map(text, obj, &self.opts, out);
@@ -95,9 +99,12 @@ impl<'a> Params<'a> {
             let Some(name) = o.peek_str("name") else {
                 continue;
             };
-            let found = o
-                .iter()
-                .find_map(|(k, v)| VALUE_KINDS.iter().find(|kind| **kind == k).map(|kind| (*kind, v)));
+            let found = o.iter().find_map(|(k, v)| {
+                VALUE_KINDS
+                    .iter()
+                    .find(|kind| **kind == k)
+                    .map(|kind| (*kind, v))
+            });
             if let Some((kind, raw)) = found {
                 list.push(Param { name, kind, raw });
             }
@@ -184,7 +191,9 @@ fn param_value(p: &Param<'_>) -> Value {
                 .collect(),
         ),
         "messageValue" => message_value(p.raw),
-        "multiMessageValue" => Value::Array(raw_array(p.raw).into_iter().map(message_value).collect()),
+        "multiMessageValue" => {
+            Value::Array(raw_array(p.raw).into_iter().map(message_value).collect())
+        }
         _ => json::raw_value(p.raw).unwrap_or(Value::Null),
     }
 }

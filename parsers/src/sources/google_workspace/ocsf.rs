@@ -7,11 +7,11 @@ use serde_json::{json, Map, Value};
 
 use super::{Params, LOG_NAME};
 use crate::common::json::{
-    self, auth_factor, is_email, mark_fallback, other_activity, set_auth_protocol, set_logon_type, set_outcome,
-    set_user_type, user_type, user_named, verb_activity, Obj,
+    self, auth_factor, is_email, mark_fallback, other_activity, set_auth_protocol, set_logon_type,
+    set_outcome, set_user_type, user_named, user_type, verb_activity, Obj,
 };
 use crate::ocsf::{
-    severity, Actor, Api, ClassInfo, Event, FindingInfo, Evidences, Group, Location,
+    severity, Actor, Api, ClassInfo, Event, Evidences, FindingInfo, Group, Location,
     NetworkEndpoint, ResourceDetails, Service, Session, Str, User, WebResource, ACCOUNT_CHANGE,
     API_ACTIVITY, AUTHENTICATION, DETECTION_FINDING, ENTITY_MANAGEMENT, GROUP_MANAGEMENT,
     USER_ACCESS, WEB_RESOURCES_ACTIVITY,
@@ -46,9 +46,13 @@ pub(super) fn map<'a>(
         .as_deref()
         .and_then(json::time_ms)
         .unwrap_or(opts.reference_time_ms);
-    let uid = id.str("uniqueQualifier").or_else(|| id.str("uniqQualifier"));
+    let uid = id
+        .str("uniqueQualifier")
+        .or_else(|| id.str("uniqQualifier"));
     let tenant = id.str("customerId");
-    let app = id.str("applicationName").unwrap_or(Cow::Borrowed("unknown"));
+    let app = id
+        .str("applicationName")
+        .unwrap_or(Cow::Borrowed("unknown"));
 
     let (actor, actor_key, actor_rest) = match rec.obj("actor") {
         Some(a) => actor_user(a),
@@ -101,7 +105,8 @@ pub(super) fn map<'a>(
             meta.sequence = Some(i as i32);
         }
         if let Some(ty) = ty {
-            ev.unmapped().insert("event_type".into(), Value::String(ty.into_owned()));
+            ev.unmapped()
+                .insert("event_type".into(), Value::String(ty.into_owned()));
         }
         e.keep(&mut ev, "event");
         out(ev);
@@ -122,7 +127,14 @@ fn actor_user(mut a: Obj<'_>) -> (Option<User<'_>>, Option<Str<'_>>, Map<String,
         Some("USER") => set_user_type(&mut u, user_type::USER),
         Some("KEY") => {
             let sys = key.as_deref() == Some("SYSTEM");
-            set_user_type(&mut u, if sys { user_type::SYSTEM } else { user_type::SERVICE });
+            set_user_type(
+                &mut u,
+                if sys {
+                    user_type::SYSTEM
+                } else {
+                    user_type::SERVICE
+                },
+            );
             if u.name.is_none() {
                 u.name = key.clone();
             }
@@ -182,7 +194,8 @@ fn base<'a>(ctx: &Ctx<'a>, class: &ClassInfo, activity: i32) -> Event<'a> {
 fn with_params<'a>(mut ev: Event<'a>, params: &Params<'a>) -> Event<'a> {
     let rest = params.rest();
     if !rest.is_empty() {
-        ev.unmapped().insert("parameters".into(), Value::Object(rest));
+        ev.unmapped()
+            .insert("parameters".into(), Value::Object(rest));
     }
     ev
 }
@@ -215,7 +228,10 @@ fn map_event<'a>(ctx: &Ctx<'a>, name: &str, ty: Option<&str>, mut p: Params<'a>)
     let app = ctx.app.as_ref();
     let ev = match (app, name) {
         ("login", _) if ty == Some("account_warning") => account_warning(ctx, name, &mut p),
-        ("login", "login_success" | "login_failure" | "logout" | "login_challenge" | "login_verification")
+        (
+            "login",
+            "login_success" | "login_failure" | "logout" | "login_challenge" | "login_verification",
+        )
         | ("login", "risky_sensitive_action_allowed" | "risky_sensitive_action_blocked") => {
             login(ctx, name, &mut p)
         }
@@ -346,18 +362,24 @@ fn saml<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a> {
     set_src(&mut ev, ctx);
     set_auth_protocol(&mut ev, 5, Cow::Borrowed("SAML"));
     ev.service = Some(Box::new(Service {
-        name: Some(p.str("application_name").unwrap_or(Cow::Borrowed("SAML application"))),
+        name: Some(
+            p.str("application_name")
+                .unwrap_or(Cow::Borrowed("SAML application")),
+        ),
         ..Default::default()
     }));
     let ok = name == "login_success";
     set_outcome(&mut ev, Some(ok));
     ev.status_code = p.str("saml_status_code");
-    ev.status_detail = p.str("failure_type").or_else(|| p.str("saml_second_level_status_code"));
+    ev.status_detail = p
+        .str("failure_type")
+        .or_else(|| p.str("saml_second_level_status_code"));
     if !ok {
         ev.set_severity(severity::LOW);
     }
     if let Some(i) = p.str("initiated_by") {
-        ev.unmapped().insert("initiated_by".into(), Value::String(i.into_owned()));
+        ev.unmapped()
+            .insert("initiated_by".into(), Value::String(i.into_owned()));
     }
     ev
 }
@@ -395,7 +417,8 @@ fn account_warning<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'
     }
     if let Some(t) = login_time {
         // Microseconds since the epoch.
-        ev.unmapped().insert("login_timestamp".into(), Value::from(t));
+        ev.unmapped()
+            .insert("login_timestamp".into(), Value::from(t));
     }
     ev
 }
@@ -410,7 +433,9 @@ fn account_activity(name: &str) -> Option<(i32, &'static str)> {
         "recovery_secret_qa_edit" => (99, "Recovery Question Change"),
         "titanium_enroll" => (99, "Advanced Protection Enroll"),
         "titanium_unenroll" => (99, "Advanced Protection Unenroll"),
-        "email_forwarding_out_of_domain" | "email_forwarding_change" => (99, "Email Forwarding Change"),
+        "email_forwarding_out_of_domain" | "email_forwarding_change" => {
+            (99, "Email Forwarding Change")
+        }
         _ => return None,
     })
 }
@@ -426,7 +451,10 @@ fn account_change<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a
         if is_email(&fwd) {
             user.forward_addr = Some(fwd);
         } else {
-            ev.unmapped().insert("email_forwarding_destination_address".into(), Value::String(fwd.into_owned()));
+            ev.unmapped().insert(
+                "email_forwarding_destination_address".into(),
+                Value::String(fwd.into_owned()),
+            );
         }
     }
     ev.user = Some(Box::new(user));
@@ -539,7 +567,10 @@ fn admin<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a> {
     if let Some(activity) = group {
         let mut ev = base(ctx, &GROUP_MANAGEMENT, activity);
         ev.group = Some(Box::new(Group {
-            name: p.str("GROUP_EMAIL").or_else(|| p.str("GROUP_NAME")).or(Some(Cow::Borrowed("unknown"))),
+            name: p
+                .str("GROUP_EMAIL")
+                .or_else(|| p.str("GROUP_NAME"))
+                .or(Some(Cow::Borrowed("unknown"))),
             ..Default::default()
         }));
         ev.user = target(p.str("USER_EMAIL")).map(Box::new);
@@ -564,16 +595,22 @@ fn api_event<'a>(ctx: &Ctx<'a>, name: &str, activity: i32, _p: Params<'a>) -> Ev
         })
     }));
     ev.api = Some(Box::new(Api {
-        operation: Some(Cow::Owned(if name.is_empty() { "unknown".into() } else { name.to_string() })),
+        operation: Some(Cow::Owned(if name.is_empty() {
+            "unknown".into()
+        } else {
+            name.to_string()
+        })),
         service: Some(Box::new(Service {
             name: Some(ctx.app.clone()),
             ..Default::default()
         })),
         ..Default::default()
     }));
-    ev.src_endpoint = Some(Box::new(ctx.src.clone().unwrap_or_else(|| NetworkEndpoint {
-        name: Some(Cow::Borrowed("unknown")),
-        ..Default::default()
+    ev.src_endpoint = Some(Box::new(ctx.src.clone().unwrap_or_else(|| {
+        NetworkEndpoint {
+            name: Some(Cow::Borrowed("unknown")),
+            ..Default::default()
+        }
     })));
     set_outcome(&mut ev, Some(true));
     ev
@@ -604,7 +641,8 @@ fn group_event<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a> {
         Box::new(u)
     });
     if let Some(mt) = member_type {
-        ev.unmapped().insert("member_type".into(), Value::String(mt.into_owned()));
+        ev.unmapped()
+            .insert("member_type".into(), Value::String(mt.into_owned()));
     }
     ev.actor = Some(Box::new(Actor {
         user: Some(Box::new(actor_as_user(ctx))),
@@ -623,7 +661,9 @@ fn drive<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a> {
         "delete" | "trash" | "remove_from_folder" => Some(4),
         "download" | "print" => Some(7),
         "upload" | "sheets_import_range" => Some(6),
-        n if n.starts_with("change_") && (n.contains("access") || n.contains("acl") || n.contains("visibility")) => {
+        n if n.starts_with("change_")
+            && (n.contains("access") || n.contains("acl") || n.contains("visibility")) =>
+        {
             Some(8)
         }
         _ => None,
@@ -648,7 +688,8 @@ fn drive<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a> {
     set_outcome(&mut ev, Some(true));
     if activity == Some(8) && p.str("visibility_change").as_deref() == Some("external") {
         ev.set_severity(severity::LOW);
-        ev.unmapped().insert("visibility_change".into(), Value::String("external".into()));
+        ev.unmapped()
+            .insert("visibility_change".into(), Value::String("external".into()));
     }
     ev
 }
@@ -656,7 +697,10 @@ fn drive<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a> {
 fn calendar<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a> {
     let activity = match name {
         "create_event" => Some(1),
-        "change_event" | "add_event_guest" | "remove_event_guest" | "change_event_guest_response" => Some(3),
+        "change_event"
+        | "add_event_guest"
+        | "remove_event_guest"
+        | "change_event_guest_response" => Some(3),
         "delete_event" => Some(4),
         _ => None,
     };
@@ -695,9 +739,13 @@ fn chrome<'a>(ctx: &Ctx<'a>, name: &str, p: &mut Params<'a>) -> Event<'a> {
     };
     let user = target(p.str("DEVICE_USER")).unwrap_or_else(|| actor_as_user(ctx));
     let (class, activity): (&ClassInfo, i32) = match name {
-        "CHROME_OS_LOGIN_EVENT" | "CHROME_OS_LOGIN_FAILURE_EVENT" | "CHROME_OS_CRD_CLIENT_CONNECTED"
-        | "CHROMEOS_AFFILIATED_UNLOCK_SUCCESS" | "CHROMEOS_AFFILIATED_UNLOCK_FAILURE"
-        | "CHROMEOS_UNLOCK_SUCCESS" | "CHROMEOS_UNLOCK_FAILURE" => (&AUTHENTICATION, 1),
+        "CHROME_OS_LOGIN_EVENT"
+        | "CHROME_OS_LOGIN_FAILURE_EVENT"
+        | "CHROME_OS_CRD_CLIENT_CONNECTED"
+        | "CHROMEOS_AFFILIATED_UNLOCK_SUCCESS"
+        | "CHROMEOS_AFFILIATED_UNLOCK_FAILURE"
+        | "CHROMEOS_UNLOCK_SUCCESS"
+        | "CHROMEOS_UNLOCK_FAILURE" => (&AUTHENTICATION, 1),
         "CHROME_OS_LOGOUT_EVENT" | "CHROME_OS_CRD_CLIENT_DISCONNECTED" => (&AUTHENTICATION, 2),
         "CHROMEOS_AFFILIATED_LOCK_SUCCESS" | "CHROMEOS_LOCK_SUCCESS" => (&AUTHENTICATION, 99),
         "CHROME_OS_ADD_USER" => (&ACCOUNT_CHANGE, 1),

@@ -92,7 +92,14 @@ impl Decoder for KeycloakDecoder {
     fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
         let product = *json::product("Keycloak", "Keycloak");
         let unparsed = |e: ParseError, out: &mut dyn FnMut(Event<'_>)| {
-            out(fallback::unparsed(record, e, product.clone(), "Keycloak", None, &self.opts));
+            out(fallback::unparsed(
+                record,
+                e,
+                product.clone(),
+                "Keycloak",
+                None,
+                &self.opts,
+            ));
             Outcome::Unparsed(e)
         };
         let text = match std::str::from_utf8(record) {
@@ -194,7 +201,17 @@ fn decode_json<'a>(
             original_time: original,
             ..Default::default()
         };
-        for k in ["type", "realmId", "realmName", "clientId", "userId", "sessionId", "ipAddress", "error", "id"] {
+        for k in [
+            "type",
+            "realmId",
+            "realmName",
+            "clientId",
+            "userId",
+            "sessionId",
+            "ipAddress",
+            "error",
+            "id",
+        ] {
             if let Some(v) = o.str(k) {
                 ev.set(Cow::Borrowed(k), v);
             }
@@ -252,7 +269,8 @@ fn decode_json<'a>(
                 thread: "",
                 message: &message,
             };
-            let mut e = ocsf::server_line(&line, time, original.unwrap_or_default(), raw).into_owned();
+            let mut e =
+                ocsf::server_line(&line, time, original.unwrap_or_default(), raw).into_owned();
             if let Some(h) = host {
                 e.unmapped().insert("host".into(), h.as_ref().into());
             }
@@ -302,7 +320,9 @@ mod tests {
         };
         let mut d = KeycloakDecoder::new(opts);
         let mut evs = Vec::new();
-        let o = d.decode(rec.as_bytes(), 0, &mut |e| evs.push(serde_json::to_value(&e).unwrap()));
+        let o = d.decode(rec.as_bytes(), 0, &mut |e| {
+            evs.push(serde_json::to_value(&e).unwrap())
+        });
         (o, evs)
     }
 
@@ -325,7 +345,10 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(line_time(None, "23:59:00,000", &opts), 1_699_919_940_000);
-        assert_eq!(line_time(Some("2024-01-01"), "00:00:00.5", &opts), 1_704_067_200_500);
+        assert_eq!(
+            line_time(Some("2024-01-01"), "00:00:00.5", &opts),
+            1_704_067_200_500
+        );
     }
 
     #[test]

@@ -28,10 +28,15 @@ fn base<'a>(class: &ClassInfo, activity: i32, time: i64, raw: Option<&'a str>) -
 /// Class, activity and Other label of a user event type (without `_ERROR`).
 fn classify(ty: &str) -> Option<(&'static ClassInfo, i32, &'static str)> {
     Some(match ty {
-        "LOGIN" | "CLIENT_LOGIN" | "IDENTITY_PROVIDER_LOGIN" | "IDENTITY_PROVIDER_FIRST_LOGIN"
+        "LOGIN"
+        | "CLIENT_LOGIN"
+        | "IDENTITY_PROVIDER_LOGIN"
+        | "IDENTITY_PROVIDER_FIRST_LOGIN"
         | "IDENTITY_PROVIDER_POST_LOGIN" => (&AUTHENTICATION, 1, ""),
         "LOGOUT" => (&AUTHENTICATION, 2, ""),
-        "CODE_TO_TOKEN" | "TOKEN_EXCHANGE" | "OAUTH2_DEVICE_CODE_TO_TOKEN" => (&AUTHENTICATION, 3, ""),
+        "CODE_TO_TOKEN" | "TOKEN_EXCHANGE" | "OAUTH2_DEVICE_CODE_TO_TOKEN" => {
+            (&AUTHENTICATION, 3, "")
+        }
         "REFRESH_TOKEN" => (&AUTHENTICATION, 5, ""),
         "IMPERSONATE" => (&AUTHENTICATION, 7, ""),
         "INTROSPECT_TOKEN" => (&AUTHENTICATION, 99, "Introspect Token"),
@@ -72,7 +77,14 @@ pub(super) fn user_event<'a>(mut kc: KcEvent<'a>, raw: Option<&'a str>) -> Event
     }
     let mut ev = base(class, activity, kc.time, raw);
     if activity == 99 {
-        other_activity(&mut ev, if label.is_empty() { Cow::Owned(ty.to_string()) } else { Cow::Borrowed(label) });
+        other_activity(
+            &mut ev,
+            if label.is_empty() {
+                Cow::Owned(ty.to_string())
+            } else {
+                Cow::Borrowed(label)
+            },
+        );
     }
     if known.is_none() {
         mark_fallback(&mut ev);
@@ -135,7 +147,10 @@ pub(super) fn user_event<'a>(mut kc: KcEvent<'a>, raw: Option<&'a str>) -> Event
     } else if class.uid == USER_ACCESS.uid {
         let scopes = kc.detail("scope");
         ev.privileges = match scopes {
-            Some(s) => s.split_whitespace().map(|p| Cow::Owned(p.to_string())).collect(),
+            Some(s) => s
+                .split_whitespace()
+                .map(|p| Cow::Owned(p.to_string()))
+                .collect(),
             None => vec![Cow::Borrowed("consent")],
         };
         if let Some(c) = client.clone() {
@@ -146,7 +161,8 @@ pub(super) fn user_event<'a>(mut kc: KcEvent<'a>, raw: Option<&'a str>) -> Event
             });
         }
     } else if let Some(c) = client.clone() {
-        ev.unmapped().insert("client_id".into(), Value::String(c.into_owned()));
+        ev.unmapped()
+            .insert("client_id".into(), Value::String(c.into_owned()));
     }
     if activity == 9 {
         ev.set_severity(severity::MEDIUM);
@@ -167,13 +183,16 @@ pub(super) fn user_event<'a>(mut kc: KcEvent<'a>, raw: Option<&'a str>) -> Event
         details.insert(k.into_owned(), Value::String(v.into_owned()));
     }
     if let Some(r) = kc.realm_name {
-        ev.unmapped().insert("realm_name".into(), Value::String(r.into_owned()));
+        ev.unmapped()
+            .insert("realm_name".into(), Value::String(r.into_owned()));
     }
     if let Some(h) = kc.host {
-        ev.unmapped().insert("host".into(), Value::String(h.into_owned()));
+        ev.unmapped()
+            .insert("host".into(), Value::String(h.into_owned()));
     }
     if !details.is_empty() {
-        ev.unmapped().insert("details".into(), Value::Object(details));
+        ev.unmapped()
+            .insert("details".into(), Value::Object(details));
     }
     ev
 }
@@ -193,13 +212,19 @@ pub(super) fn admin_event<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Opti
     let time_raw = o.raw("time");
     let time = time_raw
         .and_then(json::raw_i64)
-        .or_else(|| time_raw.and_then(json::raw_str).and_then(|s| json::time_ms(&s)))
+        .or_else(|| {
+            time_raw
+                .and_then(json::raw_str)
+                .and_then(|s| json::time_ms(&s))
+        })
         .unwrap_or(opts.reference_time_ms);
     let op = o.str("operationType").unwrap_or(Cow::Borrowed("UNKNOWN"));
     let rt = o.str("resourceType").unwrap_or(Cow::Borrowed("UNKNOWN"));
     let path = o.str("resourcePath").unwrap_or_default();
     let representation = o.str("representation");
-    let rep: Option<Value> = representation.as_deref().and_then(|r| serde_json::from_str(r).ok());
+    let rep: Option<Value> = representation
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok());
     let error = o.str("error");
     let user_id = path_id(&path, "users").map(str::to_string);
     let group_id = path_id(&path, "groups").map(str::to_string);
@@ -250,7 +275,12 @@ pub(super) fn admin_event<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Opti
             ev
         }
         ("GROUP_MEMBERSHIP", "CREATE" | "DELETE") => {
-            let mut ev = base(&GROUP_MANAGEMENT, if op_s == "CREATE" { 3 } else { 4 }, time, raw);
+            let mut ev = base(
+                &GROUP_MANAGEMENT,
+                if op_s == "CREATE" { 3 } else { 4 },
+                time,
+                raw,
+            );
             ev.user = Some(Box::new(target_user()));
             ev.group = Some(Box::new(Group {
                 uid: group_id.clone().map(Cow::Owned).or_else(|| rep_str("id")),
@@ -282,7 +312,12 @@ pub(super) fn admin_event<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Opti
             ev
         }
         ("GROUP", "CREATE" | "DELETE") => {
-            let mut ev = base(&GROUP_MANAGEMENT, if op_s == "CREATE" { 6 } else { 5 }, time, raw);
+            let mut ev = base(
+                &GROUP_MANAGEMENT,
+                if op_s == "CREATE" { 6 } else { 5 },
+                time,
+                raw,
+            );
             ev.group = Some(Box::new(Group {
                 uid: group_id.clone().map(Cow::Owned).or_else(|| rep_str("id")),
                 name: rep_str("name").or(Some(Cow::Borrowed("unknown"))),
@@ -302,8 +337,14 @@ pub(super) fn admin_event<'a>(o: &mut Obj<'a>, raw: Option<&'a str>, opts: &Opti
                 other_activity(&mut ev, Cow::Owned(op_s.to_string()));
             }
             ev.entity = Some(Box::new(ManagedEntity {
-                uid: Some(if path.is_empty() { Cow::Borrowed("unknown") } else { path.clone() }),
-                name: rep_str("name").or_else(|| rep_str("clientId")).or_else(|| rep_str("alias")),
+                uid: Some(if path.is_empty() {
+                    Cow::Borrowed("unknown")
+                } else {
+                    path.clone()
+                }),
+                name: rep_str("name")
+                    .or_else(|| rep_str("clientId"))
+                    .or_else(|| rep_str("alias")),
                 type_: Some(Cow::Owned(rt_s.to_string())),
                 ..Default::default()
             }));
@@ -360,7 +401,11 @@ pub(super) fn server_line<'a>(
 ) -> Event<'a> {
     let msg = line.message;
     let (code, text) = match msg.split_once(": ") {
-        Some((c, t)) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-') => {
+        Some((c, t))
+            if !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-') =>
+        {
             (Some(c), t)
         }
         _ => (None, msg),
@@ -402,7 +447,8 @@ pub(super) fn server_line<'a>(
         meta.original_time = Some(original);
     }
     if !line.thread.is_empty() {
-        ev.unmapped().insert("thread".into(), Value::String(line.thread.to_string()));
+        ev.unmapped()
+            .insert("thread".into(), Value::String(line.thread.to_string()));
     }
     ev
 }

@@ -39,7 +39,10 @@ fn clock(i: &str) -> IResult<&str, &str> {
         digits(2),
         char(':'),
         digits(2),
-        opt((alt((char(','), char('.'))), take_while1(|c: char| c.is_ascii_digit()))),
+        opt((
+            alt((char(','), char('.'))),
+            take_while1(|c: char| c.is_ascii_digit()),
+        )),
     ))
     .parse(i)
 }
@@ -97,7 +100,10 @@ fn quoted(i: &str) -> IResult<&str, Cow<'_, str>> {
             }
         }
     }
-    Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Char)))
+    Err(nom::Err::Error(nom::error::Error::new(
+        i,
+        nom::error::ErrorKind::Char,
+    )))
 }
 
 /// An unquoted value: up to the next `, key=` or the end.
@@ -157,7 +163,8 @@ mod tests {
 
     #[test]
     fn key_values() {
-        let p = pairs(r#"type="LOGIN", realmId="a\"b", redirect_uri=http://x/?a=1, b, error=e"#).unwrap();
+        let p = pairs(r#"type="LOGIN", realmId="a\"b", redirect_uri=http://x/?a=1, b, error=e"#)
+            .unwrap();
         assert_eq!(p[0], ("type", Cow::Borrowed("LOGIN")));
         assert_eq!(p[1].1, "a\"b");
         assert_eq!(p[2], ("redirect_uri", Cow::Borrowed("http://x/?a=1, b")));

@@ -29,7 +29,9 @@ fn decode_file(path: &Path) -> Vec<Value> {
 
 #[test]
 fn golden() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(SOURCE.name());
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(SOURCE.name());
     let bless = std::env::var_os("BLESS").is_some();
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("fixture dir")
@@ -62,5 +64,9 @@ fn golden() {
             ));
         }
     }
-    assert!(failures.is_empty(), "golden mismatch:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "golden mismatch:\n{}",
+        failures.join("\n")
+    );
 }

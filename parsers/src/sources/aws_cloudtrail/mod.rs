@@ -178,7 +178,11 @@ fn identity<'a>(ev: &mut Event<'a>, ui: Option<Obj<'a>>) -> (User<'a>, Actor<'a>
         }));
     }
     if let Some(c) = ui.str("credentialId") {
-        session.uid = Some(c);
+        if session.credential_uid.is_none() {
+            session.credential_uid = Some(c);
+        } else {
+            session.uid = Some(c);
+        }
     }
     actor.app_name = ui.str("invokedBy");
     if user.name.is_none() {

@@ -4,6 +4,11 @@
 //! mapping), one variant in [`Source`] with its name (the folder name in the
 //! shared samples), and one arm in [`decoder`].
 
+pub mod auth0;
+pub mod aws_cloudtrail;
+pub mod duo;
+pub mod google_workspace;
+pub mod keycloak;
 pub mod postfix;
 
 use crate::{Decoder, Options};
@@ -14,6 +19,16 @@ use crate::{Decoder, Options};
 pub enum Source {
     /// Postfix MTA syslog lines (and the filters that log beside it).
     Postfix,
+    /// Google Workspace Admin SDK Reports API activities.
+    GoogleWorkspace,
+    /// Duo Admin API logs (authentication, administrator, telephony, offline).
+    Duo,
+    /// Keycloak events (JSON event records and server log lines).
+    Keycloak,
+    /// Auth0 tenant logs.
+    Auth0,
+    /// AWS CloudTrail records.
+    AwsCloudtrail,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -28,12 +43,24 @@ pub enum Framing {
 
 impl Source {
     /// Every source, in the order `idlink sources` lists them.
-    pub const ALL: &'static [Source] = &[Source::Postfix];
+    pub const ALL: &'static [Source] = &[
+        Source::Postfix,
+        Source::GoogleWorkspace,
+        Source::Duo,
+        Source::Keycloak,
+        Source::Auth0,
+        Source::AwsCloudtrail,
+    ];
 
     /// The source's name (the folder name in the shared samples).
     pub fn name(self) -> &'static str {
         match self {
             Source::Postfix => "postfix",
+            Source::GoogleWorkspace => "google-workspace",
+            Source::Duo => "duo",
+            Source::Keycloak => "keycloak",
+            Source::Auth0 => "auth0",
+            Source::AwsCloudtrail => "aws-cloudtrail",
         }
     }
 
@@ -46,6 +73,11 @@ impl Source {
     pub fn framing(self) -> Framing {
         match self {
             Source::Postfix => Framing::Lines,
+            Source::GoogleWorkspace => Framing::Json,
+            Source::Duo => Framing::Json,
+            Source::Keycloak => Framing::Lines,
+            Source::Auth0 => Framing::Json,
+            Source::AwsCloudtrail => Framing::Json,
         }
     }
 }
@@ -60,5 +92,10 @@ impl std::fmt::Display for Source {
 pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
     match source {
         Source::Postfix => Box::new(postfix::PostfixDecoder::new(opts.clone())),
+        Source::GoogleWorkspace => google_workspace::decoder(opts),
+        Source::Duo => duo::decoder(opts),
+        Source::Keycloak => keycloak::decoder(opts),
+        Source::Auth0 => auth0::decoder(opts),
+        Source::AwsCloudtrail => aws_cloudtrail::decoder(opts),
     }
 }

@@ -4,6 +4,7 @@
 //! mapping), one variant in [`Source`] with its name (the folder name in the
 //! shared samples), and one arm in [`decoder`].
 
+pub mod entra_signin;
 pub mod okta;
 pub mod postfix;
 
@@ -17,6 +18,9 @@ pub enum Source {
     Postfix,
     /// Okta System Log events (JSON LogEvent objects).
     Okta,
+    /// Microsoft Entra ID sign-in logs and risk detections (Azure
+    /// diagnostic records, Graph `signIn` resources, Log Analytics rows).
+    EntraSignin,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -31,13 +35,14 @@ pub enum Framing {
 
 impl Source {
     /// Every source, in the order `idlink sources` lists them.
-    pub const ALL: &'static [Source] = &[Source::Postfix, Source::Okta];
+    pub const ALL: &'static [Source] = &[Source::Postfix, Source::Okta, Source::EntraSignin];
 
     /// The source's name (the folder name in the shared samples).
     pub fn name(self) -> &'static str {
         match self {
             Source::Postfix => "postfix",
             Source::Okta => "okta",
+            Source::EntraSignin => "entra-signin",
         }
     }
 
@@ -50,7 +55,7 @@ impl Source {
     pub fn framing(self) -> Framing {
         match self {
             Source::Postfix => Framing::Lines,
-            Source::Okta => Framing::Json,
+            Source::Okta | Source::EntraSignin => Framing::Json,
         }
     }
 }
@@ -66,5 +71,6 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
     match source {
         Source::Postfix => Box::new(postfix::PostfixDecoder::new(opts.clone())),
         Source::Okta => Box::new(okta::OktaDecoder::new(opts.clone())),
+        Source::EntraSignin => Box::new(entra_signin::EntraSigninDecoder::new(opts.clone())),
     }
 }

@@ -225,7 +225,13 @@ impl Decoder for OktaDecoder {
         if record[start] != b'{' {
             return self.unparsed(record, ErrorKind::Json, start, out);
         }
-        match serde_json::from_slice::<LogEvent<'_>>(record) {
+        // One UTF-8 check for the whole record, so serde_json can borrow
+        // strings without checking each of them again.
+        let text = match std::str::from_utf8(record) {
+            Ok(t) => t,
+            Err(e) => return self.unparsed(record, ErrorKind::NotUtf8, e.valid_up_to(), out),
+        };
+        match serde_json::from_str::<LogEvent<'_>>(text) {
             Ok(ev) if ev.event_type.is_some() || ev.published.is_some() => {
                 out(ocsf::map(&ev, record, &self.opts));
                 Outcome::Parsed
@@ -233,7 +239,7 @@ impl Decoder for OktaDecoder {
             Ok(_) => self.unparsed(record, ErrorKind::NotThisSource, start, out),
             // Valid JSON of an unexpected shape (a field of another type):
             // keep it as a fallback event of this source.
-            Err(e) => match J::parse(record) {
+            Err(e) => match serde_json::from_str::<J<'_>>(text) {
                 Ok(j) if j.get("eventType").str().is_some() => {
                     out(ocsf::fallback_event(&j, record, &self.opts));
                     Outcome::Parsed

@@ -16,7 +16,10 @@ fn records() -> Vec<Vec<u8>> {
         Err(_) => {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/okta");
             let mut all = String::new();
-            let mut files: Vec<_> = std::fs::read_dir(dir).expect("fixtures").flatten().collect();
+            let mut files: Vec<_> = std::fs::read_dir(dir)
+                .expect("fixtures")
+                .flatten()
+                .collect();
             files.sort_by_key(|e| e.path());
             for e in files {
                 let p = e.path();
@@ -31,7 +34,12 @@ fn records() -> Vec<Vec<u8>> {
     };
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .take(std::env::var("IDLINK_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000))
+        .take(
+            std::env::var("IDLINK_BENCH_MAX")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(20_000),
+        )
         .map(|l| l.as_bytes().to_vec())
         .collect()
 }
@@ -41,20 +49,23 @@ fn bench(c: &mut Criterion) {
     let bytes: usize = recs.iter().map(Vec::len).sum();
     let mut g = c.benchmark_group("okta");
     g.throughput(Throughput::Elements(recs.len() as u64));
-    g.bench_function(format!("decode_map_serialize_{}_events_{}_bytes", recs.len(), bytes), |b| {
-        let mut dec = decoder(Source::Okta, &Options::default());
-        let mut buf = Vec::with_capacity(1 << 20);
-        b.iter(|| {
-            buf.clear();
-            for r in &recs {
-                dec.decode(black_box(r), 0, &mut |e| {
-                    serde_json::to_writer(&mut buf, &e).expect("serialise");
-                    buf.push(b'\n');
-                });
-            }
-            black_box(buf.len())
-        })
-    });
+    g.bench_function(
+        format!("decode_map_serialize_{}_events_{}_bytes", recs.len(), bytes),
+        |b| {
+            let mut dec = decoder(Source::Okta, &Options::default());
+            let mut buf = Vec::with_capacity(1 << 20);
+            b.iter(|| {
+                buf.clear();
+                for r in &recs {
+                    dec.decode(black_box(r), 0, &mut |e| {
+                        serde_json::to_writer(&mut buf, &e).expect("serialise");
+                        buf.push(b'\n');
+                    });
+                }
+                black_box(buf.len())
+            })
+        },
+    );
     g.finish();
 }
 
@@ -87,7 +98,12 @@ fn main() {
                 n += buf.len();
             });
         }
-        println!("{} events, {} output bytes, {:?}", recs.len(), n, t0.elapsed());
+        println!(
+            "{} events, {} output bytes, {:?}",
+            recs.len(),
+            n,
+            t0.elapsed()
+        );
         return;
     }
     benches();

@@ -156,6 +156,36 @@ impl<'a> J<'a> {
         }
     }
 
+    /// This value, or, when it is a string holding JSON (Log Analytics
+    /// writes nested objects that way), the parsed JSON as an owned tree.
+    pub fn nested(&self) -> Cow<'_, J<'a>> {
+        if let J::Str(s) = self {
+            let t = s.trim_start();
+            if t.starts_with('{') || t.starts_with('[') {
+                if let Ok(v) = serde_json::from_str::<Value>(t) {
+                    return Cow::Owned(J::from_value(v));
+                }
+            }
+        }
+        Cow::Borrowed(self)
+    }
+
+    /// An owned tree from a `serde_json::Value`.
+    pub fn from_value(v: Value) -> J<'static> {
+        match v {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(b),
+            Value::Number(n) => J::Num(n),
+            Value::String(s) => J::Str(Cow::Owned(s)),
+            Value::Array(a) => J::Arr(a.into_iter().map(J::from_value).collect()),
+            Value::Object(m) => J::Obj(
+                m.into_iter()
+                    .map(|(k, v)| (Cow::Owned(k), J::from_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
     /// An owned `serde_json::Value` copy (for `unmapped`).
     pub fn to_value(&self) -> Value {
         match self {
@@ -313,6 +343,18 @@ pub fn parse_time_ms(s: &str) -> Option<i64> {
         }
     }
     None
+}
+
+/// Activity 99 (Other) with the vendor's own label in `activity_name`.
+///
+/// [`Event::set_other_activity`](crate::ocsf::Event::set_other_activity)
+/// also writes the label into `type_name`, which the validator rejects
+/// (`type_name` must be the caption of `type_uid`, "<Class>: Other"); this
+/// keeps the label in `activity_name` only.
+pub fn set_other_activity<'a>(ev: &mut crate::ocsf::Event<'a>, label: impl Into<Str<'a>>) {
+    ev.set_other_activity(label);
+    let class = ev.class_name.as_deref().unwrap_or("Base Event");
+    ev.type_name = Some(Cow::Owned(format!("{class}: Other")));
 }
 
 /// A plausible IPv4/IPv6 address (what the validator's `ip_t` accepts).

@@ -4,6 +4,7 @@
 //! mapping), one variant in [`Source`] with its name (the folder name in the
 //! shared samples), and one arm in [`decoder`].
 
+pub mod entra_audit;
 pub mod entra_signin;
 pub mod okta;
 pub mod postfix;
@@ -21,6 +22,9 @@ pub enum Source {
     /// Microsoft Entra ID sign-in logs and risk detections (Azure
     /// diagnostic records, Graph `signIn` resources, Log Analytics rows).
     EntraSignin,
+    /// Microsoft Entra ID audit logs (directory audits) and Microsoft Graph
+    /// activity logs.
+    EntraAudit,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -35,7 +39,12 @@ pub enum Framing {
 
 impl Source {
     /// Every source, in the order `idlink sources` lists them.
-    pub const ALL: &'static [Source] = &[Source::Postfix, Source::Okta, Source::EntraSignin];
+    pub const ALL: &'static [Source] = &[
+        Source::Postfix,
+        Source::Okta,
+        Source::EntraSignin,
+        Source::EntraAudit,
+    ];
 
     /// The source's name (the folder name in the shared samples).
     pub fn name(self) -> &'static str {
@@ -43,6 +52,7 @@ impl Source {
             Source::Postfix => "postfix",
             Source::Okta => "okta",
             Source::EntraSignin => "entra-signin",
+            Source::EntraAudit => "entra-audit",
         }
     }
 
@@ -55,7 +65,7 @@ impl Source {
     pub fn framing(self) -> Framing {
         match self {
             Source::Postfix => Framing::Lines,
-            Source::Okta | Source::EntraSignin => Framing::Json,
+            Source::Okta | Source::EntraSignin | Source::EntraAudit => Framing::Json,
         }
     }
 }
@@ -72,5 +82,6 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::Postfix => Box::new(postfix::PostfixDecoder::new(opts.clone())),
         Source::Okta => Box::new(okta::OktaDecoder::new(opts.clone())),
         Source::EntraSignin => Box::new(entra_signin::EntraSigninDecoder::new(opts.clone())),
+        Source::EntraAudit => Box::new(entra_audit::EntraAuditDecoder::new(opts.clone())),
     }
 }

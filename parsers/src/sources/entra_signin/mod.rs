@@ -65,7 +65,14 @@ impl EntraSigninDecoder {
         out: &mut dyn FnMut(Event<'_>),
     ) -> Outcome {
         let err = ParseError { kind, at };
-        out(fallback::unparsed(record, err, product(), "SignInLogs", None, &self.opts));
+        out(fallback::unparsed(
+            record,
+            err,
+            product(),
+            "SignInLogs",
+            None,
+            &self.opts,
+        ));
         Outcome::Unparsed(err)
     }
 }

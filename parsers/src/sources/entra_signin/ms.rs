@@ -193,7 +193,8 @@ pub(crate) fn ip<'a>(v: Option<Str<'a>>) -> Option<Str<'a>> {
 
 /// Mark an event as made for a record type that is not mapped yet.
 pub(crate) fn mark_fallback(ev: &mut Event<'_>) {
-    ev.unmapped().insert("idlink".into(), json!({ "fallback": true }));
+    ev.unmapped()
+        .insert("idlink".into(), json!({ "fallback": true }));
 }
 
 /// Put `v` under `unmapped.<key>` unless it is empty.

@@ -74,13 +74,18 @@ const ENVELOPE_MAPPED: &[&str] = &[
 
 pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Event<'a>> {
     let r = Rec::new(j);
-    let category = r.env("category").text().or_else(|| r.env("Category").text());
+    let category = r
+        .env("category")
+        .text()
+        .or_else(|| r.env("Category").text());
     let is_signin = r.get("userPrincipalName").text().is_some()
         || r.get("servicePrincipalId").text().is_some()
         || r.get("createdDateTime").text().is_some()
         || r.get("appId").text().is_some();
     let is_risk = r.get("riskEventType").text().is_some()
-        || category.as_deref().is_some_and(|c| c.starts_with("Risky") || c == "UserRiskEvents");
+        || category
+            .as_deref()
+            .is_some_and(|c| c.starts_with("Risky") || c == "UserRiskEvents");
     let mut ev = if is_risk {
         risk_detection(&r, category.clone(), opts)
     } else if is_signin
@@ -211,7 +216,9 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
 
     // The client app that asked for the token, and the IdP.
     let idp = Idp {
-        name: r.text("tokenIssuerName").or(Some(Cow::Borrowed("Microsoft Entra ID"))),
+        name: r
+            .text("tokenIssuerName")
+            .or(Some(Cow::Borrowed("Microsoft Entra ID"))),
         protocol_name: r.text("authenticationProtocol").filter(|p| p != "none"),
         tenant_uid: tenant(r),
         ..Default::default()
@@ -228,7 +235,9 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
             .text("resourceDisplayName")
             .or_else(|| r.text("appDisplayName"))
             .or(Some(Cow::Borrowed("Microsoft Entra ID"))),
-        uid: r.text("resourceId").filter(|_| r.text("resourceDisplayName").is_some()),
+        uid: r
+            .text("resourceId")
+            .filter(|_| r.text("resourceDisplayName").is_some()),
         ..Default::default()
     };
     ev.service = Some(Box::new(svc));
@@ -260,7 +269,10 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
 
     // Outcome: errorCode 0 is success; anything else is the AADSTS code.
     let st = r.get("status");
-    let code = st.get("errorCode").i64().or_else(|| r.env("resultType").i64());
+    let code = st
+        .get("errorCode")
+        .i64()
+        .or_else(|| r.env("resultType").i64());
     match code {
         Some(0) => ev.set_status(status::SUCCESS, None),
         Some(c) => {
@@ -284,17 +296,29 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
     }
     for step in r.get("authenticationDetails").arr() {
         if let Some(f) = step.get("authenticationMethod").str().and_then(factor) {
-            if !ev.auth_factors.iter().any(|g| g.factor_type == f.factor_type) {
+            if !ev
+                .auth_factors
+                .iter()
+                .any(|g| g.factor_type == f.factor_type)
+            {
                 ev.auth_factors.push(f);
             }
         }
     }
     if let Some(f) = r.get("mfaDetail").get("authMethod").str().and_then(factor) {
-        if !ev.auth_factors.iter().any(|g| g.factor_type == f.factor_type) {
+        if !ev
+            .auth_factors
+            .iter()
+            .any(|g| g.factor_type == f.factor_type)
+        {
             ev.auth_factors.push(f);
         }
     }
-    if let Some((id, label)) = r.get("authenticationProtocol").str().and_then(auth_protocol) {
+    if let Some((id, label)) = r
+        .get("authenticationProtocol")
+        .str()
+        .and_then(auth_protocol)
+    {
         ev.auth_protocol_id = Some(id);
         ev.auth_protocol = enum_caption("authentication", "auth_protocol_id", id, Some(label));
     }
@@ -307,7 +331,11 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
         ev.logon_type_id = Some(99);
         ev.logon_type = Some(Cow::Borrowed("Service Principal"));
     } else if let Some(i) = interactive {
-        let (id, label) = if i { (2, None) } else { (99, Some(Cow::Borrowed("Non-Interactive"))) };
+        let (id, label) = if i {
+            (2, None)
+        } else {
+            (99, Some(Cow::Borrowed("Non-Interactive")))
+        };
         ev.logon_type_id = Some(id);
         ev.logon_type = enum_caption("authentication", "logon_type_id", id, label);
     }
@@ -425,7 +453,10 @@ fn risk_detection<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options
     );
     let title = r.first(&["riskEventType", "riskType"]);
     ev.finding_info = Some(Box::new(FindingInfo {
-        uid: r.text("id").or_else(|| r.env("correlationId").text()).or(Some(Cow::Borrowed("unknown"))),
+        uid: r
+            .text("id")
+            .or_else(|| r.env("correlationId").text())
+            .or(Some(Cow::Borrowed("unknown"))),
         title: title.clone(),
         types: title.into_iter().collect(),
         ..Default::default()
@@ -485,7 +516,7 @@ fn other<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Even
     let (time, original) = ms::time(r, TIME_KEYS, opts);
     let mut ev = Event::new(&BASE_EVENT, 99, time);
     let op = r.env("operationName").text();
-    ev.set_other_activity(op.clone().unwrap_or(Cow::Borrowed("Other")));
+    crate::common::json::set_other_activity(&mut ev, op.clone().unwrap_or(Cow::Borrowed("Other")));
     ms::metadata(
         &mut ev,
         product(),

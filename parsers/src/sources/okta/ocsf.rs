@@ -516,10 +516,10 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
     };
     let mut c = base(e, class, activity, opts);
     if let Kind::AuthOther(label) = kind {
-        c.ev.set_other_activity(label);
+        crate::common::json::set_other_activity(&mut c.ev, label);
     }
     if activity == 99 && !matches!(kind, Kind::AuthOther(_)) {
-        c.ev.set_other_activity(Cow::Owned(etype.to_string()));
+        crate::common::json::set_other_activity(&mut c.ev, Cow::Owned(etype.to_string()));
     }
     set_status(&mut c.ev, e);
     let src = src_endpoint(e);
@@ -924,7 +924,7 @@ fn finish(mut c: Common<'_>, fallback: bool) -> Event<'_> {
 /// has no source endpoint, the whole payload under `unmapped.okta`.
 fn base_fallback<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options, etype: &str) -> Event<'a> {
     let mut c = base(e, &BASE_EVENT, 99, opts);
-    c.ev.set_other_activity(Cow::Owned(etype.to_string()));
+    crate::common::json::set_other_activity(&mut c.ev, Cow::Owned(etype.to_string()));
     set_status(&mut c.ev, e);
     if let Ok(j) = J::parse(record) {
         if let Some(v) = j.rest(&[]) {

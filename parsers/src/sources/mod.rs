@@ -6,6 +6,7 @@
 
 pub mod entra_audit;
 pub mod entra_signin;
+pub mod m365_audit;
 pub mod okta;
 pub mod postfix;
 
@@ -25,6 +26,8 @@ pub enum Source {
     /// Microsoft Entra ID audit logs (directory audits) and Microsoft Graph
     /// activity logs.
     EntraAudit,
+    /// Microsoft 365 unified audit log records.
+    M365Audit,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -44,6 +47,7 @@ impl Source {
         Source::Okta,
         Source::EntraSignin,
         Source::EntraAudit,
+        Source::M365Audit,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -53,6 +57,7 @@ impl Source {
             Source::Okta => "okta",
             Source::EntraSignin => "entra-signin",
             Source::EntraAudit => "entra-audit",
+            Source::M365Audit => "m365-audit",
         }
     }
 
@@ -65,7 +70,9 @@ impl Source {
     pub fn framing(self) -> Framing {
         match self {
             Source::Postfix => Framing::Lines,
-            Source::Okta | Source::EntraSignin | Source::EntraAudit => Framing::Json,
+            Source::Okta | Source::EntraSignin | Source::EntraAudit | Source::M365Audit => {
+                Framing::Json
+            }
         }
     }
 }
@@ -83,5 +90,6 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::Okta => Box::new(okta::OktaDecoder::new(opts.clone())),
         Source::EntraSignin => Box::new(entra_signin::EntraSigninDecoder::new(opts.clone())),
         Source::EntraAudit => Box::new(entra_audit::EntraAuditDecoder::new(opts.clone())),
+        Source::M365Audit => Box::new(m365_audit::M365AuditDecoder::new(opts.clone())),
     }
 }

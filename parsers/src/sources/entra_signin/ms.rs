@@ -106,6 +106,7 @@ pub(crate) fn time<'a>(r: &Rec<'_, 'a>, keys: &[&str], opts: &Options) -> (i64, 
 }
 
 /// Fill metadata common to every Microsoft event.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn metadata<'a>(
     ev: &mut Event<'a>,
     product: Product<'a>,

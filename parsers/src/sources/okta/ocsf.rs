@@ -319,8 +319,10 @@ fn set_status<'a>(ev: &mut Event<'a>, e: &LogEvent<'a>) {
 
 fn src_endpoint<'a>(e: &LogEvent<'a>) -> Option<NetworkEndpoint<'a>> {
     let c = e.client.as_ref()?;
-    let mut ep = NetworkEndpoint::default();
-    ep.ip = s(&c.ip_address).filter(|ip| is_ip(ip));
+    let mut ep = NetworkEndpoint {
+        ip: s(&c.ip_address).filter(|ip| is_ip(ip)),
+        ..Default::default()
+    };
     if let Some(g) = &c.geographical_context {
         let loc = Location {
             city: s(&g.city),

@@ -1,8 +1,8 @@
 //! Okta decode + map + serialise, per event.
 //!
 //! Input: the first 20,000 lines of `$IDLINK_OKTA_BENCH` (e.g. the
-//! `okta.ndjson` written by `shared/bench/gen-logs`), else the golden test
-//! inputs in `tests/fixtures/okta/`.
+//! `okta.ndjson` written by `shared/bench/gen-logs`), else the shared
+//! Okta samples (`shared/samples/okta/events.ndjson`).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -14,22 +14,10 @@ fn records() -> Vec<Vec<u8>> {
     let text = match std::env::var("IDLINK_OKTA_BENCH") {
         Ok(path) => std::fs::read_to_string(path).expect("bench input"),
         Err(_) => {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/okta");
-            let mut all = String::new();
-            let mut files: Vec<_> = std::fs::read_dir(dir)
-                .expect("fixtures")
-                .flatten()
-                .collect();
-            files.sort_by_key(|e| e.path());
-            for e in files {
-                let p = e.path();
-                let name = p.to_string_lossy();
-                if name.ends_with(".json") && !name.ends_with(".ocsf.json") {
-                    all.push_str(&std::fs::read_to_string(&p).expect("fixture"));
-                    all.push('\n');
-                }
-            }
-            all
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/samples/okta/events.ndjson");
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (set IDLINK_OKTA_BENCH)", path.display()))
         }
     };
     text.lines()

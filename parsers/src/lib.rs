@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod common;
+pub mod framing;
 pub mod ocsf;
 pub mod sources;
 

@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod fallback;
 pub mod json;
+pub mod jtree;
 pub mod kv;
 pub mod syslog;
 pub mod time;

@@ -7,8 +7,12 @@
 pub mod auth0;
 pub mod aws_cloudtrail;
 pub mod duo;
+pub mod entra_audit;
+pub mod entra_signin;
 pub mod google_workspace;
 pub mod keycloak;
+pub mod m365_audit;
+pub mod okta;
 pub mod postfix;
 
 use crate::{Decoder, Options};
@@ -29,6 +33,16 @@ pub enum Source {
     Auth0,
     /// AWS CloudTrail records.
     AwsCloudtrail,
+    /// Okta System Log events (JSON LogEvent objects).
+    Okta,
+    /// Microsoft Entra ID sign-in logs and risk detections (Azure
+    /// diagnostic records, Graph `signIn` resources, Log Analytics rows).
+    EntraSignin,
+    /// Microsoft Entra ID audit logs (directory audits) and Microsoft Graph
+    /// activity logs.
+    EntraAudit,
+    /// Microsoft 365 unified audit log records.
+    M365Audit,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -50,6 +64,10 @@ impl Source {
         Source::Keycloak,
         Source::Auth0,
         Source::AwsCloudtrail,
+        Source::Okta,
+        Source::EntraSignin,
+        Source::EntraAudit,
+        Source::M365Audit,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -61,6 +79,10 @@ impl Source {
             Source::Keycloak => "keycloak",
             Source::Auth0 => "auth0",
             Source::AwsCloudtrail => "aws-cloudtrail",
+            Source::Okta => "okta",
+            Source::EntraSignin => "entra-signin",
+            Source::EntraAudit => "entra-audit",
+            Source::M365Audit => "m365-audit",
         }
     }
 
@@ -78,6 +100,9 @@ impl Source {
             Source::Keycloak => Framing::Lines,
             Source::Auth0 => Framing::Json,
             Source::AwsCloudtrail => Framing::Json,
+            Source::Okta | Source::EntraSignin | Source::EntraAudit | Source::M365Audit => {
+                Framing::Json
+            }
         }
     }
 }
@@ -97,5 +122,9 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::Keycloak => keycloak::decoder(opts),
         Source::Auth0 => auth0::decoder(opts),
         Source::AwsCloudtrail => aws_cloudtrail::decoder(opts),
+        Source::Okta => Box::new(okta::OktaDecoder::new(opts.clone())),
+        Source::EntraSignin => Box::new(entra_signin::EntraSigninDecoder::new(opts.clone())),
+        Source::EntraAudit => Box::new(entra_audit::EntraAuditDecoder::new(opts.clone())),
+        Source::M365Audit => Box::new(m365_audit::M365AuditDecoder::new(opts.clone())),
     }
 }

@@ -81,14 +81,21 @@ impl<'a> Event<'a> {
     }
 
     /// Set `activity_id` 99 (Other) with the source's own label in
-    /// `activity_name`. `type_name` stays the schema's caption of the
-    /// `type_uid` ("<Class>: Other"), as OCSF requires of enum siblings.
+    /// `activity_name`. `type_name` is the schema's caption of the
+    /// `type_uid` ("<Class>: Other"), as OCSF requires of enum siblings;
+    /// Base Event has no such caption, so there it carries the label.
     pub fn set_other_activity(&mut self, label: impl Into<Str<'a>>) {
+        let label = label.into();
         let class = self.class_name.clone().unwrap_or_default();
+        let class_uid = self.class_uid.unwrap_or(0);
         self.activity_id = Some(99);
-        self.type_uid = Some(self.class_uid.unwrap_or(0) as i64 * 100 + 99);
-        self.type_name = Some(Cow::Owned(format!("{class}: Other")));
-        self.activity_name = Some(label.into());
+        self.type_uid = Some(class_uid as i64 * 100 + 99);
+        self.type_name = Some(Cow::Owned(if class_uid == 0 {
+            format!("{class}: {label}")
+        } else {
+            format!("{class}: Other")
+        }));
+        self.activity_name = Some(label);
     }
 
     /// Set `severity_id` and its caption.

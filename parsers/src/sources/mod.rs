@@ -4,6 +4,15 @@
 //! mapping), one variant in [`Source`] with its name (the folder name in the
 //! shared samples), and one arm in [`decoder`].
 
+pub mod auth0;
+pub mod aws_cloudtrail;
+pub mod duo;
+pub mod entra_audit;
+pub mod entra_signin;
+pub mod google_workspace;
+pub mod keycloak;
+pub mod m365_audit;
+pub mod okta;
 pub mod postfix;
 
 use crate::{Decoder, Options};
@@ -14,6 +23,26 @@ use crate::{Decoder, Options};
 pub enum Source {
     /// Postfix MTA syslog lines (and the filters that log beside it).
     Postfix,
+    /// Google Workspace Admin SDK Reports API activities.
+    GoogleWorkspace,
+    /// Duo Admin API logs (authentication, administrator, telephony, offline).
+    Duo,
+    /// Keycloak events (JSON event records and server log lines).
+    Keycloak,
+    /// Auth0 tenant logs.
+    Auth0,
+    /// AWS CloudTrail records.
+    AwsCloudtrail,
+    /// Okta System Log events (JSON LogEvent objects).
+    Okta,
+    /// Microsoft Entra ID sign-in logs and risk detections (Azure
+    /// diagnostic records, Graph `signIn` resources, Log Analytics rows).
+    EntraSignin,
+    /// Microsoft Entra ID audit logs (directory audits) and Microsoft Graph
+    /// activity logs.
+    EntraAudit,
+    /// Microsoft 365 unified audit log records.
+    M365Audit,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -28,12 +57,32 @@ pub enum Framing {
 
 impl Source {
     /// Every source, in the order `idlink sources` lists them.
-    pub const ALL: &'static [Source] = &[Source::Postfix];
+    pub const ALL: &'static [Source] = &[
+        Source::Postfix,
+        Source::GoogleWorkspace,
+        Source::Duo,
+        Source::Keycloak,
+        Source::Auth0,
+        Source::AwsCloudtrail,
+        Source::Okta,
+        Source::EntraSignin,
+        Source::EntraAudit,
+        Source::M365Audit,
+    ];
 
     /// The source's name (the folder name in the shared samples).
     pub fn name(self) -> &'static str {
         match self {
             Source::Postfix => "postfix",
+            Source::GoogleWorkspace => "google-workspace",
+            Source::Duo => "duo",
+            Source::Keycloak => "keycloak",
+            Source::Auth0 => "auth0",
+            Source::AwsCloudtrail => "aws-cloudtrail",
+            Source::Okta => "okta",
+            Source::EntraSignin => "entra-signin",
+            Source::EntraAudit => "entra-audit",
+            Source::M365Audit => "m365-audit",
         }
     }
 
@@ -46,6 +95,14 @@ impl Source {
     pub fn framing(self) -> Framing {
         match self {
             Source::Postfix => Framing::Lines,
+            Source::GoogleWorkspace => Framing::Json,
+            Source::Duo => Framing::Json,
+            Source::Keycloak => Framing::Lines,
+            Source::Auth0 => Framing::Json,
+            Source::AwsCloudtrail => Framing::Json,
+            Source::Okta | Source::EntraSignin | Source::EntraAudit | Source::M365Audit => {
+                Framing::Json
+            }
         }
     }
 }
@@ -60,5 +117,14 @@ impl std::fmt::Display for Source {
 pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
     match source {
         Source::Postfix => Box::new(postfix::PostfixDecoder::new(opts.clone())),
+        Source::GoogleWorkspace => google_workspace::decoder(opts),
+        Source::Duo => duo::decoder(opts),
+        Source::Keycloak => keycloak::decoder(opts),
+        Source::Auth0 => auth0::decoder(opts),
+        Source::AwsCloudtrail => aws_cloudtrail::decoder(opts),
+        Source::Okta => Box::new(okta::OktaDecoder::new(opts.clone())),
+        Source::EntraSignin => Box::new(entra_signin::EntraSigninDecoder::new(opts.clone())),
+        Source::EntraAudit => Box::new(entra_audit::EntraAuditDecoder::new(opts.clone())),
+        Source::M365Audit => Box::new(m365_audit::M365AuditDecoder::new(opts.clone())),
     }
 }

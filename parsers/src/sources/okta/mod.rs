@@ -1,0 +1,328 @@
+//! Okta System Log (the `/api/v1/logs` LogEvent JSON objects).
+//!
+//! One LogEvent becomes one OCSF event; the class follows `eventType`
+//! (see [`ocsf::classify`] and `docs/sources/okta.md`). The record is read
+//! into borrowed structs that name only what the mapping uses; the vendor's
+//! free-form parts (`debugContext.debugData`, `target[].detailEntry`,
+//! `device`) are read as [`J`] trees so whatever they hold can be kept
+//! under `unmapped`.
+
+mod ocsf;
+
+use serde::Deserialize;
+
+use crate::common::fallback;
+use crate::common::jtree::{Text, J};
+use crate::ocsf::{Event, Product};
+use crate::{Decoder, ErrorKind, Options, Outcome, ParseError};
+
+/// `log_name` of every Okta event.
+pub const LOG_NAME: &str = "System Log";
+
+/// A LogEvent, as far as the mapping reads it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct LogEvent<'a> {
+    #[serde(borrow)]
+    uuid: Option<Text<'a>>,
+    #[serde(borrow)]
+    published: Option<Text<'a>>,
+    #[serde(borrow)]
+    event_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    legacy_event_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    display_message: Option<Text<'a>>,
+    #[serde(borrow)]
+    severity: Option<Text<'a>>,
+    #[serde(borrow)]
+    actor: Option<Principal<'a>>,
+    #[serde(borrow)]
+    client: Option<Client<'a>>,
+    #[serde(borrow)]
+    device: J<'a>,
+    #[serde(borrow)]
+    authentication_context: Option<AuthContext<'a>>,
+    #[serde(borrow)]
+    outcome: Option<EventOutcome<'a>>,
+    #[serde(borrow)]
+    security_context: Option<SecurityContext<'a>>,
+    #[serde(borrow)]
+    debug_context: Option<DebugContext<'a>>,
+    #[serde(borrow)]
+    transaction: Option<Transaction<'a>>,
+    #[serde(borrow)]
+    request: Option<Request<'a>>,
+    #[serde(borrow)]
+    target: Option<Vec<Principal<'a>>>,
+}
+
+/// `actor` and `target[]` entries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Principal<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow, rename = "type")]
+    type_: Option<Text<'a>>,
+    #[serde(borrow)]
+    alternate_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    display_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    detail_entry: J<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Client<'a> {
+    #[serde(borrow)]
+    user_agent: Option<UserAgent<'a>>,
+    #[serde(borrow)]
+    zone: Option<Text<'a>>,
+    #[serde(borrow)]
+    device: Option<Text<'a>>,
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow)]
+    ip_address: Option<Text<'a>>,
+    #[serde(borrow)]
+    geographical_context: Option<Geo<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct UserAgent<'a> {
+    #[serde(borrow)]
+    raw_user_agent: Option<Text<'a>>,
+    #[serde(borrow)]
+    os: Option<Text<'a>>,
+    #[serde(borrow)]
+    browser: Option<Text<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Geo<'a> {
+    #[serde(borrow)]
+    city: Option<Text<'a>>,
+    #[serde(borrow)]
+    state: Option<Text<'a>>,
+    #[serde(borrow)]
+    country: Option<Text<'a>>,
+    #[serde(borrow)]
+    postal_code: Option<Text<'a>>,
+    geolocation: Option<GeoPoint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct GeoPoint {
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct AuthContext<'a> {
+    #[serde(borrow)]
+    authentication_provider: Option<Text<'a>>,
+    #[serde(borrow)]
+    credential_provider: Option<Text<'a>>,
+    #[serde(borrow)]
+    credential_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    issuer: J<'a>,
+    #[serde(borrow)]
+    interface: Option<Text<'a>>,
+    authentication_step: Option<i64>,
+    #[serde(borrow)]
+    root_session_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    external_session_id: Option<Text<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EventOutcome<'a> {
+    #[serde(borrow)]
+    result: Option<Text<'a>>,
+    #[serde(borrow)]
+    reason: Option<Text<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SecurityContext<'a> {
+    as_number: Option<i64>,
+    #[serde(borrow)]
+    as_org: Option<Text<'a>>,
+    #[serde(borrow)]
+    isp: Option<Text<'a>>,
+    #[serde(borrow)]
+    domain: Option<Text<'a>>,
+    is_proxy: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct DebugContext<'a> {
+    #[serde(borrow)]
+    debug_data: J<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Transaction<'a> {
+    #[serde(borrow, rename = "type")]
+    type_: Option<Text<'a>>,
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow)]
+    detail: J<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Request<'a> {
+    #[serde(borrow)]
+    ip_chain: Option<Vec<IpChainEntry<'a>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IpChainEntry<'a> {
+    #[serde(borrow)]
+    ip: Option<Text<'a>>,
+}
+
+/// The Okta decoder (stateless).
+pub struct OktaDecoder {
+    opts: Options,
+}
+
+impl OktaDecoder {
+    /// A decoder with these options.
+    pub fn new(opts: Options) -> Self {
+        OktaDecoder { opts }
+    }
+}
+
+fn product() -> Product<'static> {
+    Product {
+        name: Some("Okta System Log".into()),
+        vendor_name: Some("Okta".into()),
+        ..Default::default()
+    }
+}
+
+impl Decoder for OktaDecoder {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+        let start = record.iter().position(|b| !b.is_ascii_whitespace());
+        let Some(start) = start else {
+            return self.unparsed(record, ErrorKind::Empty, 0, out);
+        };
+        if record[start] != b'{' {
+            return self.unparsed(record, ErrorKind::Json, start, out);
+        }
+        // One UTF-8 check for the whole record, so serde_json can borrow
+        // strings without checking each of them again.
+        let text = match std::str::from_utf8(record) {
+            Ok(t) => t,
+            Err(e) => return self.unparsed(record, ErrorKind::NotUtf8, e.valid_up_to(), out),
+        };
+        match serde_json::from_str::<LogEvent<'_>>(text) {
+            Ok(ev) if ev.event_type.is_some() || ev.published.is_some() => {
+                out(ocsf::map(&ev, record, &self.opts));
+                Outcome::Parsed
+            }
+            Ok(_) => self.unparsed(record, ErrorKind::NotThisSource, start, out),
+            // Valid JSON of an unexpected shape (a field of another type):
+            // keep it as a fallback event of this source.
+            Err(e) => match serde_json::from_str::<J<'_>>(text) {
+                Ok(j) if j.get("eventType").str().is_some() => {
+                    out(ocsf::fallback_event(&j, record, &self.opts));
+                    Outcome::Parsed
+                }
+                Ok(_) => self.unparsed(record, ErrorKind::NotThisSource, start, out),
+                Err(_) => self.unparsed(record, ErrorKind::Json, e.column().saturating_sub(1), out),
+            },
+        }
+    }
+}
+
+impl OktaDecoder {
+    fn unparsed(
+        &self,
+        record: &[u8],
+        kind: ErrorKind,
+        at: usize,
+        out: &mut dyn FnMut(Event<'_>),
+    ) -> Outcome {
+        let err = ParseError { kind, at };
+        out(fallback::unparsed(
+            record,
+            err,
+            product(),
+            LOG_NAME,
+            None,
+            &self.opts,
+        ));
+        Outcome::Unparsed(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(rec: &str) -> (Outcome, Vec<serde_json::Value>) {
+        let mut d = OktaDecoder::new(Options::default());
+        let mut evs = Vec::new();
+        let o = d.decode(rec.as_bytes(), 0, &mut |e| {
+            evs.push(serde_json::to_value(&e).unwrap())
+        });
+        (o, evs)
+    }
+
+    #[test]
+    fn garbage_is_unparsed_never_dropped() {
+        for rec in ["", "  ", "[1]", "{", "{\"a\":1}", "nope"] {
+            let (o, evs) = decode(rec);
+            assert!(!o.is_parsed(), "{rec}");
+            assert_eq!(evs.len(), 1, "{rec}");
+            assert_eq!(evs[0]["class_uid"], 0);
+        }
+    }
+
+    #[test]
+    fn odd_field_types_become_a_fallback_event() {
+        let (o, evs) = decode(r#"{"eventType":"user.session.start","actor":"me","published":"x"}"#);
+        assert!(o.is_parsed());
+        assert_eq!(evs[0]["unmapped"]["idlink"]["fallback"], true);
+    }
+
+    #[test]
+    fn session_start_is_a_logon() {
+        let rec = r#"{"uuid":"u1","published":"2024-08-13T15:58:20.353Z","eventType":"user.session.start",
+            "actor":{"id":"00u1","type":"User","alternateId":"Ann@Example.com","displayName":"Ann"},
+            "client":{"ipAddress":"192.0.2.4","userAgent":{"rawUserAgent":"UA","os":"Mac OS X"}},
+            "authenticationContext":{"credentialType":"PASSWORD","externalSessionId":"s1"},
+            "outcome":{"result":"FAILURE","reason":"INVALID_CREDENTIALS"},"severity":"WARN",
+            "debugContext":{"debugData":{"risk":"{reasons=Anomalous Device, level=HIGH}",
+              "behaviors":"{New IP=POSITIVE, Velocity=NEGATIVE}","threatSuspected":"false","dtHash":"h"}}}"#;
+        let (o, evs) = decode(rec);
+        assert!(o.is_parsed());
+        let e = &evs[0];
+        assert_eq!(e["type_uid"], 300201);
+        assert_eq!(e["status_id"], 2);
+        assert_eq!(e["status_code"], "INVALID_CREDENTIALS");
+        assert_eq!(e["user"]["email_addr"], "Ann@Example.com");
+        assert_eq!(e["src_endpoint"]["ip"], "192.0.2.4");
+        assert_eq!(e["risk_level_id"], 3);
+        assert_eq!(e["unmapped"]["okta"]["behaviors"]["New IP"], "POSITIVE");
+        assert_eq!(e["unmapped"]["okta"]["threat_suspected"], false);
+        assert_eq!(e["unmapped"]["okta"]["debug_data"]["dtHash"], "h");
+        assert!(e["unmapped"].get("idlink").is_none());
+    }
+}

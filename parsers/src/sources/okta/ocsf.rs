@@ -1,0 +1,983 @@
+//! Okta LogEvent → OCSF 1.8.0.
+
+use std::borrow::Cow;
+
+use serde_json::{json, Map, Value};
+
+use super::{product, LogEvent, Principal, LOG_NAME};
+use crate::common::jtree::{is_email, is_ip, parse_time_ms, Text, J};
+use crate::ocsf::{
+    enum_caption, status, Actor, AuthFactor, ClassInfo, Device, Event, Group, HttpRequest,
+    Location, ManagedEntity, NetworkEndpoint, Os, Policy, ResourceDetails, Service, Session, Str,
+    Url, User, ACCOUNT_CHANGE, API_ACTIVITY, AUTHENTICATION, BASE_EVENT, ENTITY_MANAGEMENT,
+    GROUP_MANAGEMENT, USER_ACCESS,
+};
+use crate::Options;
+
+/// What an `eventType` becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// Authentication (3002) with this activity.
+    Auth(i32),
+    /// Authentication, activity Other with this label.
+    AuthOther(&'static str),
+    /// Account Change (3001).
+    Account(i32),
+    /// Group Management (3006).
+    Group(i32),
+    /// User Access Management (3005): roles / admin privileges.
+    Access(i32),
+    /// User Access Management (3005): OAuth consent (scopes).
+    Consent(i32),
+    /// Entity Management (3004).
+    Entity(i32),
+    /// API Activity (6003).
+    Api(i32),
+    /// Not mapped yet: closest generic class, flagged as fallback.
+    Unknown,
+}
+
+/// The class and activity of an `eventType`.
+pub(super) fn classify(t: &str) -> Kind {
+    use Kind::*;
+    match t {
+        "user.session.start" | "user.session.access_admin_app" => Auth(1),
+        "user.session.end" | "user.session.clear" | "user.session.expire" => Auth(2),
+        "user.session.impersonation.initiate" | "user.session.impersonation.grant" => Auth(7),
+        "policy.evaluate_sign_on" => AuthOther("Sign-On Policy Evaluation"),
+        "user.mfa.attempt_bypass" => AuthOther("MFA Bypass Attempt"),
+        "user.account.lock" | "user.account.lock.limit" => Account(9),
+        "user.account.unlock" | "user.account.unlock_by_admin" => Account(12),
+        "user.account.update_password" => Account(3),
+        "user.account.reset_password" | "user.account.expire_password" => Account(4),
+        "user.lifecycle.create" => Account(1),
+        "user.lifecycle.activate" | "user.lifecycle.reactivate" | "user.lifecycle.unsuspend" => {
+            Account(2)
+        }
+        "user.lifecycle.deactivate" | "user.lifecycle.suspend" => Account(5),
+        "user.lifecycle.delete.initiated" | "user.lifecycle.delete.completed" => Account(6),
+        "user.mfa.factor.activate" | "system.mfa.factor.activate" | "user.mfa.factor.update" => {
+            Account(10)
+        }
+        "user.mfa.factor.deactivate"
+        | "user.mfa.factor.reset_all"
+        | "user.mfa.factor.suspend"
+        | "system.mfa.factor.deactivate" => Account(11),
+        "group.user_membership.add" => Group(3),
+        "group.user_membership.remove" => Group(4),
+        "group.lifecycle.create" => Group(6),
+        "group.lifecycle.delete" => Group(5),
+        "group.privilege.grant" => Group(1),
+        "group.privilege.revoke" => Group(2),
+        "user.account.privilege.grant" => Access(1),
+        "user.account.privilege.revoke" => Access(2),
+        "app.oauth2.as.consent.grant" | "app.oauth2.consent.grant" => Consent(1),
+        "app.oauth2.as.consent.revoke" | "app.oauth2.consent.revoke" => Consent(2),
+        _ if t.starts_with("user.authentication.") => Auth(1),
+        _ if t.starts_with("user.mfa.okta_verify.deny_push") => Auth(1),
+        _ if t.starts_with("system.api_token.") => Api(crud_activity(t)),
+        _ if t.contains(".lifecycle.") => Entity(lifecycle_activity(t)),
+        _ => Unknown,
+    }
+}
+
+fn crud_activity(t: &str) -> i32 {
+    match t.rsplit('.').next().unwrap_or("") {
+        "create" => 1,
+        "read" | "list" => 2,
+        "update" | "enable" | "disable" => 3,
+        "revoke" | "delete" => 4,
+        _ => 99,
+    }
+}
+
+fn lifecycle_activity(t: &str) -> i32 {
+    match t.rsplit('.').next().unwrap_or("") {
+        "create" | "add" => 1,
+        "read" => 2,
+        "update" | "overwrite" => 3,
+        "delete" | "remove" => 4,
+        "activate" => 10,
+        "deactivate" => 11,
+        "suspend" => 12,
+        "unsuspend" => 13,
+        _ => 99,
+    }
+}
+
+fn s<'a>(t: &Option<Text<'a>>) -> Option<Str<'a>> {
+    match t {
+        Some(Text(v)) if !v.is_empty() && v != "null" => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn is_type(p: &Principal<'_>, ty: &str) -> bool {
+    p.type_.as_ref().is_some_and(|t| t.as_str() == ty)
+}
+
+/// An Okta principal as an OCSF user.
+fn user<'a>(p: &Principal<'a>) -> User<'a> {
+    let login = s(&p.alternate_id).filter(|l| l != "unknown");
+    let type_id = match p.type_.as_ref().map(Text::as_str) {
+        Some("User") | Some("AppUser") => Some(1),
+        Some("SystemPrincipal") => Some(3),
+        _ => None,
+    };
+    User {
+        uid: s(&p.id),
+        email_addr: login.clone().filter(|l| is_email(l)),
+        name: login,
+        display_name: s(&p.display_name),
+        type_id,
+        type_: type_id.and_then(|id| enum_caption("user", "type_id", id, None)),
+        ..Default::default()
+    }
+}
+
+fn has_identity(u: &User<'_>) -> bool {
+    u.uid.is_some() || u.name.is_some()
+}
+
+fn actor<'a>(p: &Principal<'a>) -> Actor<'a> {
+    if is_type(p, "PublicClientApp") || is_type(p, "AppInstance") || is_type(p, "Client") {
+        return Actor {
+            app_name: s(&p.display_name).or_else(|| s(&p.alternate_id)),
+            app_uid: s(&p.id),
+            ..Default::default()
+        };
+    }
+    let u = user(p);
+    Actor {
+        user: has_identity(&u).then(|| Box::new(u)),
+        ..Default::default()
+    }
+}
+
+/// The parsed `{key=value, key=value}` strings Okta writes in debugData
+/// (`risk`, `behaviors`).
+fn braced_map(v: &str) -> Map<String, Value> {
+    let inner = v.trim().trim_start_matches('{').trim_end_matches('}');
+    let mut m = Map::new();
+    let mut key: Option<&str> = None;
+    // Values may contain commas ("reasons=Anomalous Device, New Geo"), so a
+    // part without '=' continues the previous value.
+    for part in inner.split(", ") {
+        match part.split_once('=') {
+            Some((k, val)) => {
+                m.insert(k.trim().to_string(), Value::String(val.trim().to_string()));
+                key = Some(k.trim());
+            }
+            None => {
+                if let Some(Value::String(prev)) = key.and_then(|k| m.get_mut(k)) {
+                    prev.push_str(", ");
+                    prev.push_str(part.trim());
+                }
+            }
+        }
+    }
+    m
+}
+
+fn risk_level_id(level: &str) -> Option<i32> {
+    match level.to_ascii_uppercase().as_str() {
+        "NONE" | "INFO" => Some(0),
+        "LOW" => Some(1),
+        "MEDIUM" => Some(2),
+        "HIGH" => Some(3),
+        "CRITICAL" => Some(4),
+        _ => None,
+    }
+}
+
+/// Authentication factor from Okta's factor / credential type names.
+fn factor<'a>(name: &str, provider: Option<Str<'a>>) -> Option<AuthFactor<'a>> {
+    let up = name.to_ascii_uppercase();
+    let (id, totp) = match up.as_str() {
+        "PASSWORD" | "OKTA_PASSWORD" => (11, false),
+        "SMS" | "SMS_FACTOR" => (1, false),
+        "CALL" | "VOICE" | "CALL_FACTOR" => (3, false),
+        "EMAIL" | "EMAIL_FACTOR" => (8, false),
+        "TOTP" | "OTP" | "TOKEN:SOFTWARE:TOTP" | "GOOGLE_OTP" => (7, true),
+        "TOKEN" | "TOKEN:HARDWARE" | "YUBIKEY_TOKEN" | "HOTP" => (6, false),
+        "WEBAUTHN" | "FIDO" => (10, false),
+        "U2F" => (9, false),
+        "QUESTION" | "SECURITY_QUESTION" => (2, false),
+        "OKTA_VERIFY_PUSH" | "PUSH" | "OKTA_VERIFY" | "SIGNED_NONCE" => (5, false),
+        "" => return None,
+        _ => (99, false),
+    };
+    Some(AuthFactor {
+        factor_type_id: Some(id),
+        factor_type: enum_caption(
+            "auth_factor",
+            "factor_type_id",
+            id,
+            Some(Cow::Owned(name.to_string())),
+        ),
+        is_totp: totp.then_some(true),
+        provider,
+        ..Default::default()
+    })
+}
+
+fn os_type_id(name: &str) -> i32 {
+    let n = name.to_ascii_lowercase();
+    if n.starts_with("windows") {
+        100
+    } else if n.starts_with("mac") || n == "osx" {
+        300
+    } else if n.starts_with("ios") {
+        301
+    } else if n.starts_with("ipados") {
+        302
+    } else if n.starts_with("android") {
+        201
+    } else if n.starts_with("linux") || n.starts_with("ubuntu") || n.starts_with("chrome") {
+        200
+    } else {
+        0
+    }
+}
+
+fn os<'a>(name: Str<'a>, version: Option<Str<'a>>) -> Os<'a> {
+    let id = os_type_id(&name);
+    Os {
+        type_id: Some(id),
+        type_: enum_caption("os", "type_id", id, None),
+        name: Some(name),
+        version,
+        ..Default::default()
+    }
+}
+
+/// Endpoint type from Okta's `client.device` word.
+fn endpoint_type(d: &str) -> Option<i32> {
+    match d {
+        "Computer" => Some(2),
+        "Mobile" => Some(5),
+        "Tablet" => Some(4),
+        _ => None,
+    }
+}
+
+/// The common part of every event: metadata, time, severity, actor,
+/// source endpoint, HTTP request, status.
+struct Common<'a> {
+    ev: Event<'a>,
+    unmapped: Map<String, Value>,
+}
+
+fn base<'a>(e: &LogEvent<'a>, class: &ClassInfo, activity: i32, opts: &Options) -> Common<'a> {
+    let original = s(&e.published);
+    let time = original
+        .as_deref()
+        .and_then(parse_time_ms)
+        .unwrap_or(opts.reference_time_ms);
+    let mut ev = Event::new(class, activity, time);
+    let meta = ev.meta();
+    meta.product = Some(Box::new(product()));
+    meta.log_name = Some(Cow::Borrowed(LOG_NAME));
+    meta.original_time = original;
+    meta.uid = s(&e.uuid);
+    meta.event_code = s(&e.event_type);
+    meta.correlation_uid = e.transaction.as_ref().and_then(|t| s(&t.id));
+    ev.set_severity(match e.severity.as_ref().map(Text::as_str) {
+        Some("WARN") => 3,
+        Some("ERROR") => 4,
+        _ => 1,
+    });
+    ev.message = s(&e.display_message);
+    Common {
+        ev,
+        unmapped: Map::new(),
+    }
+}
+
+/// Status from `outcome`: SUCCESS/ALLOW → Success, FAILURE/DENY → Failure,
+/// anything else (CHALLENGE, SKIPPED, UNKNOWN) → Other with Okta's word.
+fn set_status<'a>(ev: &mut Event<'a>, e: &LogEvent<'a>) {
+    let Some(o) = &e.outcome else { return };
+    let result = s(&o.result);
+    match result.as_deref() {
+        Some("SUCCESS") | Some("ALLOW") => ev.set_status(status::SUCCESS, None),
+        Some("FAILURE") | Some("DENY") => ev.set_status(status::FAILURE, None),
+        Some(_) => ev.set_status(status::OTHER, result.clone()),
+        None => {}
+    }
+    if let Some(reason) = s(&o.reason) {
+        let code_like = reason
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit());
+        if code_like {
+            ev.status_code = Some(reason);
+        } else {
+            ev.status_detail = Some(reason);
+        }
+    }
+}
+
+fn src_endpoint<'a>(e: &LogEvent<'a>) -> Option<NetworkEndpoint<'a>> {
+    let c = e.client.as_ref()?;
+    let mut ep = NetworkEndpoint {
+        ip: s(&c.ip_address).filter(|ip| is_ip(ip)),
+        ..Default::default()
+    };
+    if let Some(g) = &c.geographical_context {
+        let loc = Location {
+            city: s(&g.city),
+            region: s(&g.state),
+            country: s(&g.country),
+            postal_code: s(&g.postal_code),
+            lat: g.geolocation.as_ref().and_then(|p| p.lat),
+            long: g.geolocation.as_ref().and_then(|p| p.lon),
+            ..Default::default()
+        };
+        if loc != Location::default() {
+            ep.location = Some(Box::new(loc));
+        }
+    }
+    if let Some(sc) = &e.security_context {
+        ep.isp = s(&sc.isp);
+        if let Some(n) = sc.as_number {
+            let mut asys = Map::new();
+            asys.insert("number".into(), n.into());
+            if let Some(org) = s(&sc.as_org) {
+                asys.insert("name".into(), Value::String(org.into_owned()));
+            }
+            ep.autonomous_system = Some(Value::Object(asys));
+        }
+    }
+    if let Some(ua) = &c.user_agent {
+        if let Some(name) = s(&ua.os).filter(|o| o != "Unknown") {
+            ep.os = Some(Box::new(os(name, None)));
+        }
+    }
+    if let Some(id) = c.device.as_ref().and_then(|d| endpoint_type(d.as_str())) {
+        ep.type_id = Some(id);
+        ep.type_ = enum_caption("network_endpoint", "type_id", id, None);
+    }
+    ep.zone = s(&c.zone);
+    ep.uid = s(&c.id);
+    if let Some(chain) = e.request.as_ref().and_then(|r| r.ip_chain.as_ref()) {
+        for hop in chain {
+            if let Some(ip) = s(&hop.ip).filter(|ip| is_ip(ip)) {
+                if ep.ip.as_ref() != Some(&ip) && !ep.intermediate_ips.contains(&ip) {
+                    ep.intermediate_ips.push(ip);
+                }
+            }
+        }
+    }
+    let named = ep.ip.is_some() || ep.uid.is_some() || ep.zone.is_some();
+    named.then_some(ep)
+}
+
+fn http_request<'a>(e: &LogEvent<'a>, dbg: &J<'a>) -> Option<HttpRequest<'a>> {
+    let ua = e
+        .client
+        .as_ref()
+        .and_then(|c| c.user_agent.as_ref())
+        .and_then(|u| s(&u.raw_user_agent));
+    let uri = dbg.get("requestUri").text();
+    let url = dbg.get("url").text();
+    let req = HttpRequest {
+        user_agent: ua,
+        uid: dbg.get("requestId").text(),
+        url: uri.clone().or(url.clone()).map(|path| {
+            let query = url
+                .as_deref()
+                .and_then(|u| u.split_once('?'))
+                .map(|(_, q)| q)
+                .filter(|q| !q.is_empty())
+                .map(|q| Cow::Owned(q.to_string()));
+            Box::new(Url {
+                path: Some(match path {
+                    Cow::Borrowed(p) => Cow::Borrowed(p.split('?').next().unwrap_or(p)),
+                    Cow::Owned(p) => Cow::Owned(p.split('?').next().unwrap_or(&p).to_string()),
+                }),
+                query_string: query,
+                ..Default::default()
+            })
+        }),
+        ..Default::default()
+    };
+    (req != HttpRequest::default()).then_some(req)
+}
+
+/// debugData keys the mapping turns into OCSF attributes.
+const DEBUG_MAPPED: &[&str] = &[
+    "requestId",
+    "requestUri",
+    "url",
+    "risk",
+    "behaviors",
+    "threatSuspected",
+];
+
+/// Risk, behaviours and the rest of debugData.
+fn debug_data<'a>(c: &mut Common<'a>, dbg: &J<'a>) {
+    if let Some(risk) = dbg.get("risk").str() {
+        let m = braced_map(risk);
+        if let Some(level) = m.get("level").and_then(Value::as_str) {
+            if let Some(id) = risk_level_id(level) {
+                c.ev.risk_level_id = Some(id);
+                c.ev.risk_level = enum_caption("authentication", "risk_level_id", id, None);
+            }
+        }
+        if let Some(reasons) = m.get("reasons").and_then(Value::as_str) {
+            c.ev.risk_details = Some(Cow::Owned(reasons.to_string()));
+        }
+        c.unmapped.insert("risk".into(), Value::Object(m));
+    }
+    if let Some(b) = dbg.get("behaviors").str() {
+        c.unmapped
+            .insert("behaviors".into(), Value::Object(braced_map(b)));
+    }
+    if let Some(t) = dbg.get("threatSuspected").bool() {
+        c.unmapped.insert("threat_suspected".into(), Value::Bool(t));
+    }
+    if let Some(rest) = dbg.rest(DEBUG_MAPPED) {
+        c.unmapped.insert("debug_data".into(), rest);
+    }
+}
+
+fn session<'a>(e: &LogEvent<'a>) -> Option<Session<'a>> {
+    let a = e.authentication_context.as_ref()?;
+    let uid = s(&a.external_session_id).filter(|x| x != "unknown");
+    let root = s(&a.root_session_id).filter(|x| x != "unknown");
+    if uid.is_none() && root.is_none() {
+        return None;
+    }
+    Some(Session {
+        uid_alt: root.filter(|r| Some(r) != uid.as_ref()),
+        uid,
+        issuer: a.issuer.get("id").text().or_else(|| a.issuer.text()),
+        ..Default::default()
+    })
+}
+
+fn device<'a>(e: &LogEvent<'a>) -> Option<Device<'a>> {
+    let d = &e.device;
+    if !d.is_obj() {
+        return None;
+    }
+    let dev = Device {
+        uid: d.get("id").text(),
+        name: d.get("name").text(),
+        type_id: Some(0),
+        type_: enum_caption("device", "type_id", 0, None),
+        os: d
+            .get("os_platform")
+            .text()
+            .map(|p| Box::new(os(p, d.get("os_version").text()))),
+        is_managed: d.get("managed").bool(),
+        ..Default::default()
+    };
+    (dev.uid.is_some() || dev.name.is_some()).then_some(dev)
+}
+
+/// Map one LogEvent.
+pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Event<'a> {
+    let etype = e.event_type.as_ref().map(Text::as_str).unwrap_or("");
+    let kind = classify(etype);
+    let targets: &[Principal<'a>] = e.target.as_deref().unwrap_or(&[]);
+    let mut used = vec![false; targets.len()];
+    let find = |ty: &str| targets.iter().position(|t| is_type(t, ty));
+    let empty = J::Null;
+    let dbg = e
+        .debug_context
+        .as_ref()
+        .map(|d| &d.debug_data)
+        .unwrap_or(&empty);
+    let actor_p = e.actor.as_ref();
+    let actor_obj = actor_p
+        .map(actor)
+        .filter(|a| a.user.is_some() || a.app_name.is_some());
+    // The user the event is about: a target User, else the acting user.
+    let subject = |used: &mut Vec<bool>| -> Option<User<'a>> {
+        let i = find("User");
+        if let Some(i) = i {
+            used[i] = true;
+            return Some(user(&targets[i]));
+        }
+        actor_p
+            .filter(|p| !is_type(p, "PublicClientApp"))
+            .map(user)
+            .filter(has_identity)
+    };
+
+    let (class, activity) = match kind {
+        Kind::Auth(a) => (&AUTHENTICATION, a),
+        Kind::AuthOther(_) => (&AUTHENTICATION, 99),
+        Kind::Account(a) => (&ACCOUNT_CHANGE, a),
+        Kind::Group(a) => (&GROUP_MANAGEMENT, a),
+        Kind::Access(a) | Kind::Consent(a) => (&USER_ACCESS, a),
+        Kind::Entity(a) => (&ENTITY_MANAGEMENT, a),
+        Kind::Api(a) => (&API_ACTIVITY, a),
+        Kind::Unknown => (&API_ACTIVITY, 99),
+    };
+    let mut c = base(e, class, activity, opts);
+    if let Kind::AuthOther(label) = kind {
+        crate::common::jtree::set_other_activity(&mut c.ev, label);
+    }
+    if activity == 99 && !matches!(kind, Kind::AuthOther(_)) {
+        crate::common::jtree::set_other_activity(&mut c.ev, Cow::Owned(etype.to_string()));
+    }
+    set_status(&mut c.ev, e);
+    let src = src_endpoint(e);
+    let mut fallback = false;
+
+    match kind {
+        Kind::Auth(_) | Kind::AuthOther(_) => {
+            let ev = &mut c.ev;
+            ev.user = subject(&mut used).map(Box::new);
+            if let Some(a) = actor_obj.clone() {
+                ev.actor = Some(Box::new(a));
+            }
+            // The service signed in to: the target app, else Okta itself.
+            let app = find("AppInstance");
+            let mut svc = Service {
+                name: Some(Cow::Borrowed("Okta")),
+                ..Default::default()
+            };
+            if let Some(i) = app {
+                used[i] = true;
+                let t = &targets[i];
+                svc = Service {
+                    name: s(&t.alternate_id).or_else(|| s(&t.display_name)),
+                    uid: s(&t.id),
+                    ..Default::default()
+                };
+                if let Some(mode) = t.detail_entry.get("signOnModeType").str() {
+                    let id = match mode {
+                        m if m.starts_with("SAML") => 5,
+                        "OPENID_CONNECT" => 4,
+                        "BASIC_AUTH" => 11,
+                        _ => 99,
+                    };
+                    ev.auth_protocol_id = Some(id);
+                    ev.auth_protocol = enum_caption(
+                        "authentication",
+                        "auth_protocol_id",
+                        id,
+                        Some(Cow::Owned(mode.to_string())),
+                    );
+                }
+            }
+            ev.service = Some(Box::new(svc));
+            let ac = e.authentication_context.as_ref();
+            let provider = ac.and_then(|a| s(&a.authentication_provider));
+            let mfa_type = etype.contains("mfa") || etype.contains("deny_push");
+            if let Some(f) = dbg.get("factor").str() {
+                ev.auth_factors.extend(factor(f, provider.clone()));
+            } else if let Some(ct) = ac.and_then(|a| s(&a.credential_type)) {
+                ev.auth_factors.extend(factor(&ct, provider.clone()));
+            }
+            if let Some(i) = find("AuthenticatorEnrollment") {
+                used[i] = true;
+                let t = &targets[i];
+                if ev.auth_factors.is_empty() {
+                    let name = t
+                        .detail_entry
+                        .get("methodTypeUsed")
+                        .str()
+                        .or(t.display_name.as_ref().map(Text::as_str))
+                        .unwrap_or("");
+                    let n = name.to_ascii_uppercase().replace(' ', "_");
+                    ev.auth_factors.extend(factor(&n, provider.clone()));
+                }
+                if let Some(f) = ev.auth_factors.first_mut() {
+                    f.provider = f.provider.take().or_else(|| s(&t.display_name));
+                }
+            }
+            if etype.starts_with("user.mfa.okta_verify.deny_push") {
+                ev.auth_factors = vec![factor("OKTA_VERIFY_PUSH", provider).unwrap_or_default()];
+            }
+            if mfa_type {
+                ev.is_mfa = Some(true);
+            }
+            if activity == 7 {
+                ev.account_switch_type_id = Some(2);
+                ev.account_switch_type =
+                    enum_caption("authentication", "account_switch_type_id", 2, None);
+            }
+            if let Some(t) = e.transaction.as_ref().and_then(|t| s(&t.type_)) {
+                let id = if t == "WEB" { 2 } else { 99 };
+                ev.logon_type_id = Some(id);
+                ev.logon_type = enum_caption("authentication", "logon_type_id", id, Some(t));
+            }
+            ev.session = session(e).map(Box::new);
+            if let Some(i) = find("Rule") {
+                used[i] = true;
+                let t = &targets[i];
+                let mut policy = Policy {
+                    name: s(&t.display_name),
+                    uid: s(&t.id),
+                    ..Default::default()
+                };
+                if !t.detail_entry.is_empty() {
+                    policy.data = Some(t.detail_entry.to_value());
+                }
+                ev.policy = Some(Box::new(policy));
+            }
+            if ev.user.is_none() {
+                // Authentication requires a user: the acting principal.
+                ev.user = Some(Box::new(User {
+                    name: Some(Cow::Borrowed("unknown")),
+                    ..Default::default()
+                }));
+            }
+        }
+        Kind::Account(_) => {
+            c.ev.user = Some(Box::new(subject(&mut used).unwrap_or_else(|| User {
+                name: Some(Cow::Borrowed("unknown")),
+                ..Default::default()
+            })));
+            c.ev.actor = actor_obj.clone().map(Box::new);
+            if activity == 10 || activity == 11 {
+                let f = dbg
+                    .get("factor")
+                    .str()
+                    .or_else(|| {
+                        targets
+                            .iter()
+                            .find(|t| is_type(t, "AuthenticatorEnrollment") || is_type(t, "Factor"))
+                            .and_then(|t| t.display_name.as_ref().map(Text::as_str))
+                    })
+                    .unwrap_or("");
+                c.ev.auth_factors
+                    .extend(factor(&f.to_ascii_uppercase().replace(' ', "_"), None));
+            }
+        }
+        Kind::Group(_) => {
+            let gi = find("UserGroup").or_else(|| find("Group"));
+            let group = match gi {
+                Some(i) => {
+                    used[i] = true;
+                    Group {
+                        name: s(&targets[i].display_name),
+                        uid: s(&targets[i].id),
+                        ..Default::default()
+                    }
+                }
+                None => Group {
+                    name: Some(Cow::Borrowed("unknown")),
+                    ..Default::default()
+                },
+            };
+            c.ev.group = Some(Box::new(group));
+            if let Some(i) = find("User") {
+                used[i] = true;
+                c.ev.user = Some(Box::new(user(&targets[i])));
+            }
+            c.ev.actor = actor_obj.clone().map(Box::new);
+            if activity == 1 || activity == 2 {
+                c.ev.privileges = privileges(dbg, targets, &mut used);
+            }
+        }
+        Kind::Access(_) => {
+            c.ev.user = Some(Box::new(subject(&mut used).unwrap_or_else(|| User {
+                name: Some(Cow::Borrowed("unknown")),
+                ..Default::default()
+            })));
+            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.privileges = privileges(dbg, targets, &mut used);
+            if c.ev.privileges.is_empty() {
+                c.ev.privileges.push(Cow::Borrowed("unknown"));
+            }
+        }
+        Kind::Consent(_) => {
+            // The user granting consent is the actor; the app and scopes are
+            // the targets / debugData.grantedScopes.
+            c.ev.user = Some(Box::new(
+                actor_p
+                    .map(user)
+                    .filter(has_identity)
+                    .unwrap_or_else(|| User {
+                        name: Some(Cow::Borrowed("unknown")),
+                        ..Default::default()
+                    }),
+            ));
+            c.ev.actor = actor_obj.clone().map(Box::new);
+            let mut scopes: Vec<Str<'a>> = Vec::new();
+            if let Some(g) = dbg.get("grantedScopes").str() {
+                scopes.extend(
+                    g.split([' ', ','])
+                        .filter(|x| !x.is_empty())
+                        .map(|x| Cow::Owned(x.to_string())),
+                );
+            }
+            for (i, t) in targets.iter().enumerate() {
+                if is_type(t, "Scope") {
+                    used[i] = true;
+                    if let Some(n) = s(&t.alternate_id).or_else(|| s(&t.display_name)) {
+                        if !scopes.contains(&n) {
+                            scopes.push(n);
+                        }
+                    }
+                }
+            }
+            if scopes.is_empty() {
+                scopes.push(Cow::Borrowed("unknown"));
+            }
+            c.ev.privileges = scopes;
+            for (i, t) in targets.iter().enumerate() {
+                if is_type(t, "AppInstance") {
+                    used[i] = true;
+                    c.ev.resources.push(ResourceDetails {
+                        name: s(&t.alternate_id).or_else(|| s(&t.display_name)),
+                        uid: s(&t.id),
+                        type_: Some(Cow::Borrowed("AppInstance")),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        Kind::Entity(_) => {
+            let entity = match targets.first() {
+                Some(t) => {
+                    used[0] = true;
+                    ManagedEntity {
+                        name: s(&t.display_name).or_else(|| s(&t.alternate_id)),
+                        uid: s(&t.id),
+                        type_: s(&t.type_),
+                        data: (!t.detail_entry.is_empty()).then(|| t.detail_entry.to_value()),
+                        ..Default::default()
+                    }
+                }
+                None => ManagedEntity {
+                    name: Some(Cow::Owned(etype.to_string())),
+                    ..Default::default()
+                },
+            };
+            c.ev.entity = Some(Box::new(entity));
+            c.ev.actor = actor_obj.clone().map(Box::new);
+        }
+        Kind::Api(_) | Kind::Unknown => {
+            fallback = kind == Kind::Unknown;
+            let a = actor_obj.clone().unwrap_or_else(|| Actor {
+                app_name: Some(Cow::Borrowed("unknown")),
+                ..Default::default()
+            });
+            c.ev.actor = Some(Box::new(a));
+            c.ev.api = Some(Box::new(crate::ocsf::Api {
+                operation: Some(Cow::Owned(etype.to_string())),
+                ..Default::default()
+            }));
+            for (i, t) in targets.iter().enumerate() {
+                used[i] = true;
+                c.ev.resources.push(ResourceDetails {
+                    name: s(&t.display_name).or_else(|| s(&t.alternate_id)),
+                    uid: s(&t.id),
+                    type_: s(&t.type_),
+                    data: (!t.detail_entry.is_empty()).then(|| t.detail_entry.to_value()),
+                    ..Default::default()
+                });
+            }
+            c.ev.resources
+                .retain(|r| r.name.is_some() || r.uid.is_some());
+            if src.is_none() {
+                // API Activity requires src_endpoint; without one the closest
+                // valid class is the Base Event.
+                return base_fallback(e, record, opts, etype);
+            }
+        }
+    }
+
+    if let Some(ep) = src {
+        c.ev.src_endpoint = Some(Box::new(ep));
+    }
+    c.ev.http_request = http_request(e, dbg).map(Box::new);
+    if let Some(d) = device(e) {
+        c.ev.device = Some(Box::new(d));
+        c.ev.meta().profiles.push(Cow::Borrowed("host"));
+    }
+    debug_data(&mut c, dbg);
+    if c.ev.risk_level_id.is_some() || c.ev.risk_details.is_some() || c.ev.policy.is_some() {
+        c.ev.meta().profiles.push(Cow::Borrowed("security_control"));
+    }
+    leftovers(&mut c, e, targets, &used);
+    if opts.raw_data {
+        c.ev.raw_data = Some(String::from_utf8_lossy(record));
+    }
+    finish(c, fallback)
+}
+
+fn privileges<'a>(dbg: &J<'a>, targets: &[Principal<'a>], used: &mut [bool]) -> Vec<Str<'a>> {
+    let mut out = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let role_like = ["ROLE", "Role", "CUSTOM_ROLE", "ResourceSet", "AdminRole"]
+            .iter()
+            .any(|ty| is_type(t, ty));
+        if role_like {
+            used[i] = true;
+            if let Some(n) = s(&t.display_name).or_else(|| s(&t.alternate_id)) {
+                out.push(n);
+            }
+        }
+    }
+    if out.is_empty() {
+        if let Some(p) = dbg
+            .get("privilegeGranted")
+            .text()
+            .or_else(|| dbg.get("privilegeRevoked").text())
+        {
+            out.extend(p.split(", ").map(|x| Cow::Owned(x.to_string())));
+        }
+    }
+    out
+}
+
+/// Vendor fields no OCSF attribute took.
+fn leftovers<'a>(c: &mut Common<'a>, e: &LogEvent<'a>, targets: &[Principal<'a>], used: &[bool]) {
+    let u = &mut c.unmapped;
+    if let Some(l) = s(&e.legacy_event_type) {
+        u.insert("legacy_event_type".into(), Value::String(l.into_owned()));
+    }
+    if let Some(t) = &e.transaction {
+        if let Some(ty) = s(&t.type_) {
+            u.insert("transaction_type".into(), Value::String(ty.into_owned()));
+        }
+        if !t.detail.is_empty() {
+            u.insert("transaction_detail".into(), t.detail.to_value());
+        }
+    }
+    if let Some(a) = &e.authentication_context {
+        let mut m = Map::new();
+        for (k, v) in [
+            ("authentication_provider", &a.authentication_provider),
+            ("credential_provider", &a.credential_provider),
+            ("credential_type", &a.credential_type),
+            ("interface", &a.interface),
+        ] {
+            if let Some(v) = s(v) {
+                m.insert(k.into(), Value::String(v.into_owned()));
+            }
+        }
+        if let Some(step) = a.authentication_step {
+            m.insert("authentication_step".into(), step.into());
+        }
+        if !m.is_empty() {
+            u.insert("authentication_context".into(), Value::Object(m));
+        }
+    }
+    if let Some(sc) = &e.security_context {
+        if let Some(p) = sc.is_proxy {
+            u.insert("is_proxy".into(), Value::Bool(p));
+        }
+        if let Some(d) = s(&sc.domain) {
+            u.insert("client_domain".into(), Value::String(d.into_owned()));
+        }
+    }
+    if let Some(c) = &e.client {
+        if let Some(b) = c.user_agent.as_ref().and_then(|u| s(&u.browser)) {
+            u.insert("browser".into(), Value::String(b.into_owned()));
+        }
+        if let Some(d) = s(&c.device) {
+            u.insert("client_device".into(), Value::String(d.into_owned()));
+        }
+    }
+    if let Some(rest) = e
+        .device
+        .rest(&["id", "name", "os_platform", "os_version", "managed"])
+    {
+        u.insert("device".into(), rest);
+    }
+    let rest: Vec<Value> = targets
+        .iter()
+        .zip(used)
+        .filter(|(_, used)| !**used)
+        .map(|(t, _)| {
+            let mut m = Map::new();
+            for (k, v) in [
+                ("id", &t.id),
+                ("type", &t.type_),
+                ("alternateId", &t.alternate_id),
+                ("displayName", &t.display_name),
+            ] {
+                if let Some(v) = s(v) {
+                    m.insert(k.into(), Value::String(v.into_owned()));
+                }
+            }
+            if !t.detail_entry.is_empty() {
+                m.insert("detailEntry".into(), t.detail_entry.to_value());
+            }
+            Value::Object(m)
+        })
+        .collect();
+    if !rest.is_empty() {
+        u.insert("target".into(), Value::Array(rest));
+    }
+}
+
+fn finish(mut c: Common<'_>, fallback: bool) -> Event<'_> {
+    let okta = std::mem::take(&mut c.unmapped);
+    if !okta.is_empty() {
+        c.ev.unmapped().insert("okta".into(), Value::Object(okta));
+    }
+    if fallback {
+        c.ev.unmapped()
+            .insert("idlink".into(), json!({ "fallback": true }));
+    }
+    c.ev
+}
+
+/// A Base Event (activity Other) for a LogEvent of an unmapped type that
+/// has no source endpoint, the whole payload under `unmapped.okta`.
+fn base_fallback<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options, etype: &str) -> Event<'a> {
+    let mut c = base(e, &BASE_EVENT, 99, opts);
+    crate::common::jtree::set_other_activity(&mut c.ev, Cow::Owned(etype.to_string()));
+    set_status(&mut c.ev, e);
+    if let Ok(j) = J::parse(record) {
+        if let Some(v) = j.rest(&[]) {
+            c.unmapped.insert("event".into(), v);
+        }
+    }
+    if opts.raw_data {
+        c.ev.raw_data = Some(String::from_utf8_lossy(record));
+    }
+    finish(c, true)
+}
+
+/// A known-vendor record whose fields did not have the expected types: a
+/// Base Event with the payload under `unmapped`, flagged as fallback.
+pub(super) fn fallback_event<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Event<'a> {
+    let e = LogEvent {
+        uuid: j.get("uuid").text().map(Text),
+        published: j.get("published").text().map(Text),
+        event_type: j.get("eventType").text().map(Text),
+        display_message: j.get("displayMessage").text().map(Text),
+        ..Default::default()
+    };
+    let etype = e
+        .event_type
+        .as_ref()
+        .map(Text::as_str)
+        .unwrap_or("")
+        .to_string();
+    base_fallback(&e, record, opts, &etype)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify("user.session.start"), Kind::Auth(1));
+        assert_eq!(classify("user.authentication.auth_via_mfa"), Kind::Auth(1));
+        assert_eq!(classify("user.mfa.okta_verify.deny_push"), Kind::Auth(1));
+        assert_eq!(classify("user.account.reset_password"), Kind::Account(4));
+        assert_eq!(classify("application.lifecycle.activate"), Kind::Entity(10));
+        assert_eq!(classify("system.api_token.revoke"), Kind::Api(4));
+        assert_eq!(classify("something.new"), Kind::Unknown);
+    }
+
+    #[test]
+    fn braced_maps_keep_commas_in_values() {
+        let m = braced_map("{reasons=Anomalous Device, New Geo, level=HIGH}");
+        assert_eq!(m["reasons"], "Anomalous Device, New Geo");
+        assert_eq!(m["level"], "HIGH");
+        assert!(braced_map("{}").is_empty());
+    }
+}

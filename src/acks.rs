@@ -28,6 +28,8 @@ pub struct SafePoint {
     pub file: FileKey,
     /// Byte offset: everything before it is delivered.
     pub offset: u64,
+    /// Framing context at `offset` (JSON sources), stored with it.
+    pub state: u8,
 }
 
 #[derive(Debug)]
@@ -42,8 +44,8 @@ struct Pending {
 struct LedgerState {
     next_seq: u64,
     pending: VecDeque<Pending>,
-    /// Highest delivered offset per file.
-    acked: HashMap<FileKey, u64>,
+    /// Delivered position (offset, framing state) per file.
+    acked: HashMap<FileKey, (u64, u8)>,
     /// A batch failed: stop advancing.
     pinned: bool,
     /// Bumped whenever `acked` changes, so the writer knows to persist.
@@ -58,7 +60,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// A ledger that starts from the delivered offsets of the last run.
-    pub fn new(initial: impl IntoIterator<Item = (FileKey, u64)>) -> Self {
+    pub fn new(initial: impl IntoIterator<Item = (FileKey, (u64, u8))>) -> Self {
         let state = LedgerState {
             acked: initial.into_iter().collect(),
             ..Default::default()
@@ -114,14 +116,14 @@ impl Ledger {
 
     /// Delivered offsets per file, and a generation number that changes
     /// whenever they do.
-    pub fn snapshot(&self) -> (u64, HashMap<FileKey, u64>) {
+    pub fn snapshot(&self) -> (u64, HashMap<FileKey, (u64, u8)>) {
         let st = self.lock();
         (st.generation, st.acked.clone())
     }
 
     /// Delivered offset of one file.
     pub fn acked(&self, file: FileKey) -> Option<u64> {
-        self.lock().acked.get(&file).copied()
+        self.lock().acked.get(&file).map(|&(offset, _)| offset)
     }
 
     /// Batches registered but not yet settled.
@@ -158,8 +160,7 @@ impl LedgerState {
                 break;
             }
             for pt in p.points {
-                let e = self.acked.entry(pt.file).or_insert(0);
-                *e = pt.offset;
+                self.acked.insert(pt.file, (pt.offset, pt.state));
                 self.generation += 1;
             }
         }
@@ -198,7 +199,11 @@ mod tests {
     use super::*;
 
     fn pt(file: FileKey, offset: u64) -> Vec<SafePoint> {
-        vec![SafePoint { file, offset }]
+        vec![SafePoint {
+            file,
+            offset,
+            state: 0,
+        }]
     }
 
     #[test]
@@ -217,7 +222,7 @@ mod tests {
 
     #[test]
     fn every_clone_must_drop() {
-        let l = Ledger::new([(7, 5)]);
+        let l = Ledger::new([(7, (5, 0))]);
         let a = l.register(pt(7, 50));
         let sink1 = a.clone();
         drop(a);

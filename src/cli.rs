@@ -10,7 +10,7 @@ use idlink_parsers::{Options, Source};
 
 use crate::config::{self, Config};
 use crate::event::Encoded;
-use crate::sources::file::framer::LineFramer;
+use crate::sources::file::framer::Framer;
 use crate::topology;
 use crate::transforms::parse::ParseStage;
 
@@ -231,27 +231,36 @@ fn parse(
             ),
         };
         let name = input.map_or_else(|| "<stdin>".to_string(), |p| p.display().to_string());
-        let mut framer = LineFramer::new(0, max_line);
+        let mut framer = Framer::new(src.framing(), 0, 0, max_line);
+        let path = input.map_or_else(|| PathBuf::from("<stdin>"), |p| p.to_path_buf());
         loop {
-            let buf = framer.spare(256 * 1024);
-            let n = reader
-                .read(buf)
+            let n = framer
+                .fill(256 * 1024, &mut |buf| reader.read(buf))
                 .with_context(|| format!("cannot read {name}"))?;
-            framer.commit(256 * 1024, n);
             if n == 0 {
-                // The last line of a finished input needs no newline.
-                if framer.pending() > 0 {
-                    framer.push(b"\n");
-                }
+                // A finished input: its last record needs no terminator.
+                framer.end_of_input();
             }
             while let Some(f) = framer.next_frame() {
                 if f.cut > 0 {
                     eprintln!(
-                        "idlink: {name}: line at byte {} cut to {max_line} bytes",
+                        "idlink: {name}: record at byte {} cut to {max_line} bytes",
                         f.start
                     );
                 }
-                stage.decode(&f.data, &mut events);
+                match f.error {
+                    Some(reason) => {
+                        eprintln!(
+                            "idlink: {name}: {} bytes at offset {} are not a record: {reason}",
+                            f.end - f.start,
+                            f.start
+                        );
+                        stage.framing_error(&path, f.start, f.end - f.start, reason, &mut events);
+                    }
+                    None => {
+                        stage.decode(&f.data, &mut events);
+                    }
+                }
             }
             write(&mut events)?;
             if n == 0 {

@@ -311,3 +311,98 @@ fsync = false
     topology::start(&cfg, true).unwrap().wait().unwrap();
     assert!(lab.received().values().all(|n| *n == 2));
 }
+
+fn okta_record(i: usize) -> String {
+    format!(
+        r#"{{
+  "uuid": "5c4a1e2e-0000-4000-8000-{i:012}",
+  "published": "2026-11-30T10:00:{:02}.000Z",
+  "eventType": "user.session.start",
+  "displayMessage": "User login to Okta",
+  "severity": "INFO",
+  "actor": {{"id": "00u{i}", "type": "User", "alternateId": "user{i}@example.com", "displayName": "User {i}"}},
+  "client": {{"ipAddress": "198.51.100.{}"}},
+  "outcome": {{"result": "SUCCESS"}}
+}}"#,
+        i % 60,
+        i % 250
+    )
+}
+
+/// `metadata.uid` of every event written so far, with how often it arrived.
+fn received_uids(lab: &Lab) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    let text = fs::read_to_string(lab.path("out.ndjson")).unwrap_or_default();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let uid = v["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no uid: {line}"));
+        *seen.entry(uid.to_string()).or_insert(0) += 1;
+    }
+    seen
+}
+
+#[test]
+fn json_array_resumes_inside_the_array_across_restarts() {
+    let lab = Lab::new();
+    let okta = |extra: &str| lab.config(extra);
+    // The parser is chosen per test: rewrite it in the generated config.
+    let run = |lab: &Lab| {
+        let text = fs::read_to_string(lab.path("idlink.toml")).unwrap();
+        fs::write(
+            lab.path("idlink.toml"),
+            text.replace("parser = \"postfix\"", "parser = \"okta\""),
+        )
+        .unwrap();
+        let cfg = config::load(&lab.path("idlink.toml")).unwrap();
+        topology::start(&cfg, true).unwrap().wait().unwrap();
+    };
+    let _ = okta("");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(lab.log("app.log"))
+        .unwrap();
+    write!(f, "[\n{},\n{}", okta_record(1), okta_record(2)).unwrap();
+    run(&lab);
+    let got = received_uids(&lab);
+    assert_eq!(got.len(), 2, "{got:?}");
+    write!(f, ",\n{}\n,{}\n]\n", okta_record(3), okta_record(4)).unwrap();
+    let _ = okta("");
+    run(&lab);
+    let got = received_uids(&lab);
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got.values().all(|n| *n == 1), "{got:?}");
+    assert!(got.keys().all(|k| k.starts_with("5c4a1e2e")), "{got:?}");
+}
+
+#[test]
+fn bad_json_is_reported_not_dropped() {
+    let lab = Lab::new();
+    let _ = lab.config("");
+    let text = fs::read_to_string(lab.path("idlink.toml")).unwrap();
+    fs::write(
+        lab.path("idlink.toml"),
+        text.replace("parser = \"postfix\"", "parser = \"okta\""),
+    )
+    .unwrap();
+    let body = format!(
+        "{}\nthis is not json\n{}\n",
+        okta_record(7).replace('\n', ""),
+        okta_record(8).replace('\n', "")
+    );
+    fs::write(lab.log("app.log"), body).unwrap();
+    let cfg = config::load(&lab.path("idlink.toml")).unwrap();
+    let stats = topology::start(&cfg, true).unwrap().wait().unwrap();
+    assert_eq!(stats[0].1.unparsed, 1, "{:?}", stats[0].1);
+    let text = fs::read_to_string(lab.path("out.ndjson")).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    let bad: serde_json::Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(bad["class_uid"], 0);
+    assert_eq!(bad["unmapped"]["idlink"]["framing_error"], "garbage");
+    assert!(
+        bad["message"].as_str().unwrap().contains("app.log"),
+        "{bad}"
+    );
+}

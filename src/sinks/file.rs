@@ -156,6 +156,7 @@ mod tests {
         let ack = ledger.register(vec![crate::acks::SafePoint {
             file: 1,
             offset: off,
+            state: 0,
         }]);
         Batch {
             source: "s".into(),

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use bytes::{BufMut, BytesMut};
-use idlink_parsers::ocsf::Event;
+use std::borrow::Cow;
+
+use idlink_parsers::ocsf::{severity, Event, Product, BASE_EVENT};
 use idlink_parsers::{decoder, Decoder, Options, Outcome, Source};
 use serde::Serialize;
 
@@ -29,6 +31,7 @@ pub struct ParseStats {
 
 /// One source's parser plus the serialiser.
 pub struct ParseStage {
+    source: Source,
     decoder: Box<dyn Decoder>,
     buf: BytesMut,
     next_pos: u64,
@@ -40,6 +43,7 @@ impl ParseStage {
     /// A stage for `source` with `opts`.
     pub fn new(source: Source, opts: &Options) -> Self {
         ParseStage {
+            source,
             decoder: decoder(source, opts),
             buf: BytesMut::with_capacity(256 * 1024),
             next_pos: 0,
@@ -62,6 +66,44 @@ impl ParseStage {
             self.stats.unparsed += 1;
         }
         outcome
+    }
+
+    /// A stretch of input that did not become a record (JSON framing: too
+    /// long, not JSON, cut off): emitted as a Base Event that says where and
+    /// why, and counted as an unparsed record.
+    pub fn framing_error(
+        &mut self,
+        path: &std::path::Path,
+        offset: u64,
+        len: u64,
+        reason: &str,
+        out: &mut Vec<Encoded>,
+    ) {
+        self.stats.records += 1;
+        self.stats.unparsed += 1;
+        let mut ev = Event::new(&BASE_EVENT, 99, now_ms());
+        ev.set_other_activity("Unparsed");
+        ev.set_severity(severity::LOW);
+        ev.message = Some(Cow::Owned(format!(
+            "{len} bytes at offset {offset} of {} are not a JSON record: {reason}",
+            path.display()
+        )));
+        ev.meta().product = Some(Box::new(Product {
+            name: Some(Cow::Borrowed("idlink")),
+            vendor_name: Some(Cow::Borrowed("idlink")),
+            ..Default::default()
+        }));
+        ev.meta().log_name = Some(Cow::Borrowed(self.source.name()));
+        ev.unmapped().insert(
+            "idlink".into(),
+            serde_json::json!({
+                "framing_error": reason,
+                "file": path.display().to_string(),
+                "offset": offset,
+                "length": len,
+            }),
+        );
+        encode(&ev, &mut self.buf, &mut self.class_counts, out);
     }
 
     /// Emit everything the decoder holds.
@@ -118,4 +160,10 @@ fn encode(
         class_uid,
         time_ms: ev.time.unwrap_or(0),
     });
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -42,6 +42,14 @@ pub struct Entry {
     pub ino: u64,
     /// Delivered offset (for gzip files, in the decompressed stream).
     pub offset: u64,
+    /// Framing context at `offset` for JSON sources (inside an array or a
+    /// `records` wrapper); 0 for line sources.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub state: u8,
+}
+
+fn is_zero(v: &u8) -> bool {
+    *v == 0
 }
 
 /// The checkpoint file of one source.
@@ -129,6 +137,7 @@ mod tests {
             dev: 2049,
             ino: 77,
             offset: 123,
+            state: 4,
         };
         let map = HashMap::from([(e.fingerprint, e.clone())]);
         store.save(&map).unwrap();

@@ -1,4 +1,8 @@
-//! Cuts a byte stream into lines without copying them.
+//! Cuts a byte stream into records: lines ([`LineFramer`], no copy) or JSON
+//! objects ([`JsonFramer`], any framing a JSON source delivers), behind one
+//! [`Framer`] so the tailer and `idlink parse` do not care which.
+//!
+//! ## Lines
 //!
 //! Bytes are appended to one reused buffer; each complete line is split off
 //! as a [`Bytes`] (a reference into the buffer, no copy). A line longer than
@@ -8,7 +12,11 @@
 //! input. Offsets are positions in the stream: a line's `end` is just after
 //! its newline, the only kind of position a checkpoint may point at.
 
+use std::collections::VecDeque;
+
 use bytes::{Bytes, BytesMut};
+use idlink_parsers::framing::{Checkpoint, Frame as SplitFrame, Layout, Splitter};
+use idlink_parsers::sources::Framing;
 
 /// One line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +29,9 @@ pub struct Frame {
     pub end: u64,
     /// Bytes cut off because the line was over the cap.
     pub cut: u64,
+    /// Set when this stretch of input did not become a record (JSON framing:
+    /// oversize, garbage, truncated); `data` is then empty.
+    pub error: Option<&'static str>,
 }
 
 /// Line framer for one stream.
@@ -32,6 +43,8 @@ pub struct LineFramer {
     max: usize,
     /// Inside an over-long line: its kept head and the bytes skipped so far.
     oversize: Option<(Bytes, u64, u64)>,
+    /// The input ended: hand out the rest without waiting for a newline.
+    finished: bool,
 }
 
 impl LineFramer {
@@ -43,6 +56,7 @@ impl LineFramer {
             base: start,
             max,
             oversize: None,
+            finished: false,
         }
     }
 
@@ -72,11 +86,64 @@ impl LineFramer {
 
     /// Bytes received but not yet part of a complete line.
     pub fn pending(&self) -> usize {
-        self.buf.len() + self.oversize.as_ref().map_or(0, |(h, _, _)| h.len())
+        let start = match &self.oversize {
+            Some((_, start, _)) => *start,
+            None => self.base,
+        };
+        (self.received() - start) as usize
+    }
+
+    /// The input ended for good: what follows the last newline becomes a
+    /// last line (ending where the input ended) once the complete lines
+    /// before it have been taken.
+    pub fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    /// The remainder after the last newline, as a last line.
+    fn take_rest(&mut self) -> Option<Frame> {
+        let end = self.received();
+        let last = match self.oversize.take() {
+            Some((head, start, skipped)) => Frame {
+                data: head,
+                start,
+                end,
+                cut: skipped + self.buf.len() as u64,
+                error: None,
+            },
+            None if !self.buf.is_empty() => {
+                let keep = self.buf.len().min(self.max);
+                let cut = (self.buf.len() - keep) as u64;
+                let mut line = self.buf.split_to(keep);
+                if line.last() == Some(&b'\r') {
+                    line.truncate(keep - 1);
+                }
+                Frame {
+                    data: line.freeze(),
+                    start: self.base,
+                    end,
+                    cut,
+                    error: None,
+                }
+            }
+            None => return None,
+        };
+        self.buf.clear();
+        self.base = end;
+        Some(last)
     }
 
     /// The next complete line, if any.
     pub fn next_frame(&mut self) -> Option<Frame> {
+        let f = self.next_complete();
+        if f.is_none() && self.finished {
+            self.finished = false;
+            return self.take_rest();
+        }
+        f
+    }
+
+    fn next_complete(&mut self) -> Option<Frame> {
         loop {
             if let Some((head, start, skipped)) = self.oversize.take() {
                 match memchr(&self.buf) {
@@ -89,6 +156,7 @@ impl LineFramer {
                             start,
                             end: self.base,
                             cut: skipped,
+                            error: None,
                         });
                     }
                     None => {
@@ -114,6 +182,7 @@ impl LineFramer {
                         start,
                         end: self.base,
                         cut: 0,
+                        error: None,
                     });
                 }
                 found => {
@@ -133,6 +202,202 @@ impl LineFramer {
 
 fn memchr(b: &[u8]) -> Option<usize> {
     b.iter().position(|&c| c == b'\n')
+}
+
+/// JSON records from any framing (NDJSON, arrays, `{"records":[...]}`,
+/// `{"value":[...]}`, pretty-printed objects), found by the parsers crate's
+/// streaming [`Splitter`]. Each record is copied once out of the read buffer.
+#[derive(Debug)]
+pub struct JsonFramer {
+    splitter: Splitter,
+    scratch: Vec<u8>,
+    queue: VecDeque<Frame>,
+}
+
+impl JsonFramer {
+    /// A framer whose next byte is at `start`, in the framing context
+    /// `state` (from [`JsonFramer::state`]; 0 = unknown / start of stream).
+    pub fn new(start: u64, state: u8, max: usize) -> Self {
+        let at = decode_state(start, state);
+        JsonFramer {
+            splitter: Splitter::resume(max, at),
+            scratch: Vec::new(),
+            queue: VecDeque::new(),
+        }
+    }
+
+    fn feed(&mut self, n: usize) {
+        let queue = &mut self.queue;
+        self.splitter
+            .feed(&self.scratch[..n], &mut |f| queue.push_back(owned(f)));
+    }
+
+    /// Append bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        let queue = &mut self.queue;
+        self.splitter.feed(data, &mut |f| queue.push_back(owned(f)));
+    }
+
+    /// The input ended for good: an open record is reported as truncated.
+    pub fn finish(&mut self) {
+        let queue = &mut self.queue;
+        self.splitter.finish(&mut |f| queue.push_back(owned(f)));
+    }
+
+    /// The framing context at the resume point, for the checkpoint.
+    pub fn state(&self) -> u8 {
+        encode_state(self.splitter.checkpoint())
+    }
+}
+
+fn owned(f: SplitFrame<'_>) -> Frame {
+    match f {
+        SplitFrame::Record { offset, bytes } => Frame {
+            data: Bytes::copy_from_slice(bytes),
+            start: offset,
+            end: offset + bytes.len() as u64,
+            cut: 0,
+            error: None,
+        },
+        SplitFrame::Error(e) => Frame {
+            data: Bytes::new(),
+            start: e.offset,
+            end: e.offset + e.len,
+            cut: 0,
+            error: Some(e.kind.as_str()),
+        },
+    }
+}
+
+/// The splitter's resume context as one byte (0: start of stream / lines).
+fn encode_state(c: Checkpoint) -> u8 {
+    let layout = match c.layout {
+        Layout::Stream => 0,
+        Layout::Array => 1,
+        Layout::Wrapped => 2,
+    };
+    let nd = match c.ndjson {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    };
+    1 + layout * 3 + nd
+}
+
+fn decode_state(offset: u64, state: u8) -> Checkpoint {
+    let s = state.saturating_sub(1);
+    let layout = match s / 3 {
+        1 => Layout::Array,
+        2 => Layout::Wrapped,
+        _ => Layout::Stream,
+    };
+    let ndjson = match s % 3 {
+        1 => Some(false),
+        2 => Some(true),
+        _ => None,
+    };
+    if state == 0 {
+        return Checkpoint {
+            offset,
+            layout: Layout::Stream,
+            ndjson: None,
+        };
+    }
+    Checkpoint {
+        offset,
+        layout,
+        ndjson,
+    }
+}
+
+/// A line or JSON framer.
+#[derive(Debug)]
+pub enum Framer {
+    /// One record per line.
+    Lines(LineFramer),
+    /// JSON records.
+    Json(JsonFramer),
+}
+
+impl Framer {
+    /// A framer of `kind` whose next byte is at `start` (`state`: the
+    /// framing context saved with the checkpoint).
+    pub fn new(kind: Framing, start: u64, state: u8, max: usize) -> Self {
+        match kind {
+            Framing::Lines => Framer::Lines(LineFramer::new(start, max)),
+            Framing::Json => Framer::Json(JsonFramer::new(start, state, max)),
+        }
+    }
+
+    /// Read once from `read` (which fills the buffer it is given) and frame
+    /// what came. Returns the bytes read.
+    pub fn fill(
+        &mut self,
+        want: usize,
+        read: &mut dyn FnMut(&mut [u8]) -> std::io::Result<usize>,
+    ) -> std::io::Result<usize> {
+        match self {
+            Framer::Lines(l) => {
+                let r = read(l.spare(want));
+                l.commit(want, *r.as_ref().unwrap_or(&0));
+                r
+            }
+            Framer::Json(j) => {
+                j.scratch.resize(want, 0);
+                let n = read(&mut j.scratch)?;
+                j.feed(n);
+                Ok(n)
+            }
+        }
+    }
+
+    /// The next record (or framing error).
+    pub fn next_frame(&mut self) -> Option<Frame> {
+        match self {
+            Framer::Lines(l) => l.next_frame(),
+            Framer::Json(j) => j.queue.pop_front(),
+        }
+    }
+
+    /// Stream offset after the last byte received.
+    pub fn received(&self) -> u64 {
+        match self {
+            Framer::Lines(l) => l.received(),
+            Framer::Json(j) => j.splitter.offset(),
+        }
+    }
+
+    /// Bytes received that are not part of a handed-out record yet.
+    pub fn pending(&self) -> usize {
+        match self {
+            Framer::Lines(l) => l.pending(),
+            Framer::Json(j) => (j.splitter.offset() - j.splitter.checkpoint().offset) as usize,
+        }
+    }
+
+    /// Where a restart may resume: after the last complete record.
+    pub fn resume_point(&self) -> u64 {
+        self.received() - self.pending() as u64
+    }
+
+    /// The framing context at [`Framer::resume_point`].
+    pub fn state(&self) -> u8 {
+        match self {
+            Framer::Lines(_) => 0,
+            Framer::Json(j) => j.state(),
+        }
+    }
+
+    /// The input will not grow any more: its last record needs no
+    /// terminator (a last line without newline still counts).
+    pub fn end_of_input(&mut self) {
+        match self {
+            Framer::Lines(l) => {
+                l.finish();
+            }
+            Framer::Json(j) => j.finish(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -188,5 +453,45 @@ mod tests {
         }
         assert_eq!(got, want);
         assert_eq!(want.len(), 5);
+    }
+
+    #[test]
+    fn finish_hands_out_complete_lines_then_the_rest() {
+        let mut f = LineFramer::new(0, 1024);
+        f.push(b"one\ntwo\nthr");
+        f.finish();
+        let got = drain(&mut f);
+        let lines: Vec<&[u8]> = got.iter().map(|f| &f.data[..]).collect();
+        assert_eq!(lines, vec![&b"one"[..], b"two", b"thr"]);
+        assert_eq!(got[2].end, 11);
+        assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn json_framer_resumes_inside_an_array() {
+        let input = br#"[{"a":1},
+ {"a":2}, {"a":3}]"#;
+        let mut whole = Framer::new(Framing::Json, 0, 0, 1024);
+        whole
+            .fill(64, &mut |buf| {
+                buf[..input.len()].copy_from_slice(input);
+                Ok(input.len())
+            })
+            .unwrap();
+        let first = whole.next_frame().unwrap();
+        assert_eq!(&first.data[..], br#"{"a":1}"#);
+        // Resume right after the first record, in the state saved with it.
+        let mut resumed = JsonFramer::new(first.end, whole.state(), 1024);
+        resumed.push(&input[first.end as usize..]);
+        let rest: Vec<Bytes> = std::iter::from_fn(|| resumed.queue.pop_front())
+            .map(|f| f.data)
+            .collect();
+        assert_eq!(
+            rest,
+            vec![
+                Bytes::from_static(br#"{"a":2}"#),
+                Bytes::from_static(br#"{"a":3}"#)
+            ]
+        );
     }
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use idlink_parsers::sources::Framing;
 use idlink_parsers::Options;
 use tokio::sync::mpsc;
 
@@ -83,6 +84,7 @@ struct Span {
     end_pos: u64,
     key: FileKey,
     start: u64,
+    state: u8,
 }
 
 struct Runner {
@@ -94,8 +96,8 @@ struct Runner {
     stage: ParseStage,
     source: Arc<str>,
     spans: VecDeque<Span>,
-    latest_end: HashMap<FileKey, u64>,
-    last_safe: HashMap<FileKey, u64>,
+    latest_end: HashMap<FileKey, (u64, u8)>,
+    last_safe: HashMap<FileKey, (u64, u8)>,
     unparsed_seen: u64,
     saved_generation: u64,
 }
@@ -107,7 +109,11 @@ impl Runner {
         store: Store,
         entries: HashMap<FileKey, Entry>,
     ) -> Self {
-        let ledger = Ledger::new(entries.values().map(|e| (e.fingerprint, e.offset)));
+        let ledger = Ledger::new(
+            entries
+                .values()
+                .map(|e| (e.fingerprint, (e.offset, e.state))),
+        );
         let opts = Options {
             reference_time_ms: now_ms(),
             year: cfg.year,
@@ -180,7 +186,7 @@ impl Runner {
         }
         // Drain: what the parser holds goes out, then wait for the sinks.
         self.flush_held();
-        if self.tailer.partial_bytes() > 0 {
+        if self.tailer.partial_bytes() > 0 && self.cfg.parser.framing() == Framing::Lines {
             tracing::info!(source = %id, bytes = self.tailer.partial_bytes(),
                 "stopping with a partial last line (no newline yet); it is read on the next run");
         }
@@ -209,6 +215,19 @@ impl Runner {
         let first_pos = self.stage.next_pos();
         for f in &chunk.frames {
             bytes += f.end - f.start;
+            if let Some(reason) = f.error {
+                self.unparsed_seen += 1;
+                let seen = self.unparsed_seen;
+                telemetry::unparsed(&self.cfg.id, &chunk.path, f.start, reason, seen);
+                self.stage.framing_error(
+                    &chunk.path,
+                    f.start,
+                    f.end - f.start,
+                    reason,
+                    &mut events,
+                );
+                continue;
+            }
             if let idlink_parsers::Outcome::Unparsed(err) = self.stage.decode(&f.data, &mut events)
             {
                 self.unparsed_seen += 1;
@@ -223,17 +242,16 @@ impl Runner {
         }
         telemetry::read(&self.cfg.id, chunk.frames.len() as u64, bytes);
         let start = chunk.frames.first().map_or(chunk.end, |f| f.start);
-        if let Some(at) = chunk.opened_at {
-            self.latest_end.entry(chunk.key).or_insert(at);
-        }
+        let start_state = self.latest_end.get(&chunk.key).map_or(0, |&(_, st)| st);
         if self.stage.next_pos() > first_pos {
             self.spans.push_back(Span {
                 end_pos: self.stage.next_pos(),
                 key: chunk.key,
                 start,
+                state: start_state,
             });
         }
-        self.latest_end.insert(chunk.key, chunk.end);
+        self.latest_end.insert(chunk.key, (chunk.end, chunk.state));
         self.emit(events);
     }
 
@@ -255,12 +273,13 @@ impl Runner {
                 .spans
                 .iter()
                 .find(|s| s.key == key)
-                .map_or(end, |s| s.start);
+                .map_or(end, |s| (s.start, s.state));
             if self.last_safe.get(&key) != Some(&safe) {
                 self.last_safe.insert(key, safe);
                 points.push(SafePoint {
                     file: key,
-                    offset: safe,
+                    offset: safe.0,
+                    state: safe.1,
                 });
             }
         }
@@ -297,11 +316,12 @@ impl Runner {
             .entries()
             .iter()
             .filter_map(|(k, e)| {
-                acked.get(k).map(|&off| {
+                acked.get(k).map(|&(offset, state)| {
                     (
                         *k,
                         Entry {
-                            offset: off,
+                            offset,
+                            state,
                             ..e.clone()
                         },
                     )

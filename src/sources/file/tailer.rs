@@ -31,7 +31,7 @@ use flate2::read::MultiGzDecoder;
 
 use super::checkpoint::Entry;
 use super::fingerprint;
-use super::framer::{Frame, LineFramer};
+use super::framer::{Frame, Framer};
 use crate::acks::FileKey;
 use crate::config::{ReadFrom, SourceConfig};
 
@@ -49,8 +49,10 @@ pub struct Chunk {
     pub path: PathBuf,
     /// Complete lines.
     pub frames: Vec<Frame>,
-    /// Stream offset after the last complete line: where a restart resumes.
+    /// Stream offset after the last complete record: where a restart resumes.
     pub end: u64,
+    /// Framing context at `end` (JSON sources; 0 for lines).
+    pub state: u8,
     /// Set on the first chunk after (re)opening: the position reading
     /// started from.
     pub opened_at: Option<u64>,
@@ -134,7 +136,7 @@ struct Watched {
     ino: u64,
     gzip: bool,
     reader: Reader,
-    framer: LineFramer,
+    framer: Framer,
     /// Not at any matched path any more: close at end of file.
     gone: bool,
     /// Reached the end on the last read.
@@ -146,7 +148,7 @@ struct Watched {
 impl Watched {
     /// Position a restart may resume from: after the last complete line.
     fn line_end(&self) -> u64 {
-        self.framer.received() - self.framer.pending() as u64
+        self.framer.resume_point()
     }
 }
 
@@ -287,19 +289,21 @@ impl Tailer {
             // A copy (or compressed copy) of a file being read: not read twice.
             return;
         }
-        let (offset, resumed) = match self.entries.get(&key) {
+        let (offset, state, resumed) = match self.entries.get(&key) {
             Some(e) => {
                 let limit = if gzip {
                     e.offset
                 } else {
                     e.offset.min(meta.len())
                 };
-                (limit, true)
+                (limit, e.state, true)
             }
-            None if startup && self.cfg.read_from == ReadFrom::End && !gzip => (meta.len(), false),
-            None => (0, false),
+            None if startup && self.cfg.read_from == ReadFrom::End && !gzip => {
+                (meta.len(), 0, false)
+            }
+            None => (0, 0, false),
         };
-        match self.open(&path, meta, key, gzip, offset) {
+        match self.open(&path, meta, key, gzip, offset, state) {
             Ok(w) => {
                 events(FileEvent::Opened {
                     path: path.clone(),
@@ -323,6 +327,7 @@ impl Tailer {
         key: FileKey,
         gzip: bool,
         offset: u64,
+        state: u8,
     ) -> io::Result<Watched> {
         let mut file = File::open(path)?;
         let reader = if gzip {
@@ -340,7 +345,12 @@ impl Tailer {
             ino: meta.ino(),
             gzip,
             reader,
-            framer: LineFramer::new(offset, self.cfg.max_line_bytes),
+            framer: Framer::new(
+                self.cfg.parser.framing(),
+                offset,
+                state,
+                self.cfg.max_line_bytes,
+            ),
             gone: false,
             at_eof: false,
             mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
@@ -357,6 +367,7 @@ impl Tailer {
                 dev: w.dev,
                 ino: w.ino,
                 offset,
+                state: w.framer.state(),
             },
         );
         self.closed_order.retain(|k| *k != w.key);
@@ -383,9 +394,9 @@ impl Tailer {
                         reason: format!("read: {e}"),
                     });
                     // Reopened from its last complete line at the next scan.
-                    let end = w.line_end();
+                    let (end, state) = (w.line_end(), w.framer.state());
                     let w = self.watched.remove(i);
-                    self.set_offset(w.key, end);
+                    self.set_offset(w.key, end, state);
                     self.forget_open(w);
                     continue;
                 }
@@ -413,9 +424,10 @@ impl Tailer {
         }
     }
 
-    fn set_offset(&mut self, key: FileKey, offset: u64) {
+    fn set_offset(&mut self, key: FileKey, offset: u64, state: u8) {
         if let Some(e) = self.entries.get_mut(&key) {
             e.offset = offset;
+            e.state = state;
         }
     }
 
@@ -436,20 +448,18 @@ impl Tailer {
             }
         }
         let w = &mut self.watched[i];
-        let buf = w.framer.spare(READ_BLOCK);
-        let n = match w.reader.read(buf) {
-            Ok(n) => n,
-            Err(e) => {
-                w.framer.commit(READ_BLOCK, 0);
-                return Err(e);
-            }
-        };
-        w.framer.commit(READ_BLOCK, n);
+        let reader = &mut w.reader;
+        let n = w.framer.fill(READ_BLOCK, &mut |buf| reader.read(buf))?;
         w.at_eof = n < READ_BLOCK;
         if n > 0 {
             if let Ok(m) = w.reader.file().metadata() {
                 w.mtime = m.modified().unwrap_or(w.mtime);
             }
+        }
+        if w.gone && w.at_eof && w.framer.pending() > 0 {
+            // A file that will not grow any more: its last record needs no
+            // terminator.
+            w.framer.end_of_input();
         }
         let mut frames = Vec::new();
         while let Some(f) = w.framer.next_frame() {
@@ -462,26 +472,18 @@ impl Tailer {
             }
             frames.push(f);
         }
-        // A partial line at the end: the file is not fully consumed.
-        if w.framer.pending() > 0 && w.gone && w.at_eof {
-            // A file that will not grow any more ends without a newline: its
-            // last line still counts.
-            let rest = w.framer.received();
-            w.framer.push(b"\n");
-            while let Some(f) = w.framer.next_frame() {
-                frames.push(Frame { end: rest, ..f });
-            }
-        }
-        let end = w.line_end().min(w.framer.received());
+        let end = w.line_end();
+        let state = w.framer.state();
         let opened_at = w.opened_at.take();
         let (key, path) = (w.key, w.path.clone());
         if !frames.is_empty() || opened_at.is_some() {
-            self.set_offset(key, end);
+            self.set_offset(key, end, state);
             on_chunk(Chunk {
                 key,
                 path,
                 frames,
                 end,
+                state,
                 opened_at,
             });
         }
@@ -518,10 +520,12 @@ impl Tailer {
             Some((p, meta, gz)) => {
                 // Continue the same stream from the copy; the truncated file
                 // is found again by the next scan under its new fingerprint.
-                let mut w = self.open(&p, &meta, key, gz, old_end)?;
+                let state = self.watched[i].framer.state();
+                let mut w = self.open(&p, &meta, key, gz, old_end, state)?;
+                let kind = self.cfg.parser.framing();
                 w.framer = std::mem::replace(
                     &mut self.watched[i].framer,
-                    LineFramer::new(0, self.cfg.max_line_bytes),
+                    Framer::new(kind, 0, 0, self.cfg.max_line_bytes),
                 );
                 w.opened_at = None;
                 w.gone = true;

@@ -26,6 +26,11 @@ pub const SINK_EVENTS: &str = "idlink_sink_events_total";
 pub const SINK_BYTES: &str = "idlink_sink_bytes_total";
 /// Sink failures.
 pub const SINK_ERRORS: &str = "idlink_sink_errors_total";
+/// Attempts an HTTP sink will repeat, by reason (`network`, `timeout`,
+/// `http_429`, `http_5xx`, `hec_busy`, `auth`, `ack_timeout`, ...).
+pub const SINK_RETRIES: &str = "idlink_sink_retries_total";
+/// Events written to a sink's dead-letter file, by reason.
+pub const SINK_DEAD_LETTERED: &str = "idlink_sink_dead_lettered_total";
 /// Files currently open by a source.
 pub const SOURCE_OPEN_FILES: &str = "idlink_source_open_files";
 
@@ -113,4 +118,27 @@ pub fn sink_written(sink: &str, events: u64, bytes: u64) {
 pub fn sink_error(sink: &str, reason: &str, err: &dyn std::fmt::Display) {
     counter!(SINK_ERRORS, "sink" => sink.to_string(), "reason" => reason.to_string()).increment(1);
     tracing::error!(sink, reason, error = %err, "sink failed");
+}
+
+/// An HTTP attempt that will be repeated after `delay`. Logged at the first
+/// attempts and then at powers of two, so an outage does not flood the log;
+/// every one is counted.
+pub fn sink_retry(
+    sink: &str,
+    reason: &str,
+    detail: &str,
+    attempt: u32,
+    delay: std::time::Duration,
+) {
+    counter!(SINK_RETRIES, "sink" => sink.to_string(), "reason" => reason.to_string()).increment(1);
+    if attempt <= 3 || attempt.is_power_of_two() {
+        tracing::warn!(sink, reason, error = %detail, attempt, retry_in_ms = delay.as_millis() as u64,
+            "request not accepted; retrying");
+    }
+}
+
+/// Events dead-lettered by a sink.
+pub fn sink_dead_lettered(sink: &str, reason: &str, events: u64) {
+    counter!(SINK_DEAD_LETTERED, "sink" => sink.to_string(), "reason" => reason.to_string())
+        .increment(events);
 }

@@ -24,7 +24,14 @@ pub struct Topology {
     sources: Vec<SourceHandle>,
     sinks: Vec<sinks::SinkHandle>,
     shutdown: Arc<AtomicBool>,
+    /// Runs the HTTP sinks; only built when one is configured, so a
+    /// file-only agent stays small.
+    runtime: Option<tokio::runtime::Runtime>,
 }
+
+/// Worker threads of the HTTP sinks' runtime: request building, gzip and
+/// response parsing are light next to the network waits.
+pub const SINK_WORKER_THREADS: usize = 2;
 
 /// Start everything in `config`. With `once`, sources stop at the end of
 /// their files.
@@ -32,11 +39,28 @@ pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let shutdown = Arc::new(AtomicBool::new(false));
+    let runtime = if config.sinks.iter().any(sinks::is_remote) {
+        Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(SINK_WORKER_THREADS)
+                .thread_name("idlink-sink")
+                .enable_all()
+                .build()
+                .context("cannot start the sinks' async runtime")?,
+        )
+    } else {
+        None
+    };
+    let sink_ctx = sinks::SinkContext {
+        runtime: runtime.as_ref().map(|r| r.handle()),
+        shutdown: shutdown.clone(),
+        drain_deadline: DRAIN_DEADLINE,
+    };
     let mut senders: HashMap<String, Vec<mpsc::Sender<Batch>>> = HashMap::new();
     let mut sink_handles = Vec::new();
     for s in &config.sinks {
         let (tx, handle) =
-            sinks::start(s).with_context(|| format!("cannot start sink `{}`", s.id))?;
+            sinks::start(s, &sink_ctx).with_context(|| format!("cannot start sink `{}`", s.id))?;
         for input in &s.inputs {
             senders.entry(input.clone()).or_default().push(tx.clone());
         }
@@ -63,6 +87,7 @@ pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
         sources: source_handles,
         sinks: sink_handles,
         shutdown,
+        runtime,
     })
 }
 
@@ -93,6 +118,10 @@ impl Topology {
         }
         for s in self.sinks {
             s.join();
+        }
+        if let Some(rt) = self.runtime {
+            // Every sink task has ended; only idle connections remain.
+            rt.shutdown_timeout(Duration::from_secs(1));
         }
         match first_err {
             Some(e) => Err(e),

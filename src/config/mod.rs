@@ -113,6 +113,8 @@ pub enum SinkKind {
     },
     /// NDJSON on stdout.
     Stdout,
+    /// An HTTP sink (Splunk HEC, Elasticsearch, Sentinel, plain HTTP).
+    Remote(Box<crate::sinks::RemoteSink>),
 }
 
 /// Load and check `path` (a `.toml` file or a directory of them) with the
@@ -385,6 +387,34 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
                 },
             ),
             RawSink::Stdout(s) => (s.inputs, SinkKind::Stdout),
+            RawSink::SplunkHec(c) => remote(
+                &file,
+                &id,
+                c.inputs.clone(),
+                c.check(&id, &data_dir),
+                errors,
+            ),
+            RawSink::Elasticsearch(c) => remote(
+                &file,
+                &id,
+                c.inputs.clone(),
+                c.check(&id, &data_dir),
+                errors,
+            ),
+            RawSink::Sentinel(c) => remote(
+                &file,
+                &id,
+                c.inputs.clone(),
+                c.check(&id, &data_dir),
+                errors,
+            ),
+            RawSink::Http(c) => remote(
+                &file,
+                &id,
+                c.inputs.clone(),
+                c.check(&id, &data_dir),
+                errors,
+            ),
         };
         if inputs.is_empty() {
             errors.push(ConfigError {
@@ -432,6 +462,28 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
         sources: built_sources,
         sinks: built_sinks,
     }
+}
+
+/// An HTTP sink's checked settings, its problems reported under
+/// `sinks.<id>.<key>`.
+fn remote(
+    file: &Path,
+    id: &str,
+    inputs: Vec<String>,
+    (sink, problems): (
+        crate::sinks::RemoteSink,
+        crate::sinks::util::config::Problems,
+    ),
+    errors: &mut Vec<ConfigError>,
+) -> (Vec<String>, SinkKind) {
+    for (key, reason) in problems.0 {
+        errors.push(ConfigError {
+            file: file.to_path_buf(),
+            key: format!("sinks.{id}.{key}"),
+            reason,
+        });
+    }
+    (inputs, SinkKind::Remote(Box::new(sink)))
 }
 
 fn dedupe<T>(

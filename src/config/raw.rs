@@ -112,6 +112,16 @@ pub enum RawSink {
     File(RawFileSink),
     /// NDJSON on standard output.
     Stdout(RawStdoutSink),
+    /// Splunk HTTP Event Collector (keys: [`crate::sinks::splunk_hec::SplunkHecConfig`]).
+    SplunkHec(crate::sinks::splunk_hec::SplunkHecConfig),
+    /// Elasticsearch / OpenSearch `_bulk` (keys:
+    /// [`crate::sinks::elasticsearch::ElasticsearchConfig`]).
+    Elasticsearch(crate::sinks::elasticsearch::ElasticsearchConfig),
+    /// Microsoft Sentinel via the Logs Ingestion API (keys:
+    /// [`crate::sinks::sentinel::SentinelConfig`]).
+    Sentinel(crate::sinks::sentinel::SentinelConfig),
+    /// NDJSON POST to any URL (keys: [`crate::sinks::http::HttpSinkConfig`]).
+    Http(crate::sinks::http::HttpSinkConfig),
 }
 
 /// `type = "file"`.

@@ -2,3 +2,4 @@
 //! lists, e-mail address and endpoint helpers, and the fallback event.
 
 pub mod fallback;
+pub mod json;

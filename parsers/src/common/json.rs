@@ -487,6 +487,19 @@ pub fn direction_word(w: &str) -> Option<i32> {
     })
 }
 
+/// Set activity 99 (Other) with the source's own label in
+/// `activity_name`. For a class other than Base Event, `type_name` stays
+/// "<class>: Other": the validator holds it to the caption of `type_uid`
+/// (for Base Event's `type_uid` 99 it wants the source's label).
+pub fn set_other(ev: &mut Event<'_>, label: &str) {
+    ev.set_other_activity(Cow::Owned(label.to_owned()));
+    if ev.class_uid == Some(0) {
+        return;
+    }
+    let class = ev.class_name.as_deref().unwrap_or("Base Event");
+    ev.type_name = Some(Cow::Owned(format!("{class}: Other")));
+}
+
 /// Set `direction_id` and `direction` on an event.
 pub fn set_direction<'a>(ev: &mut Event<'a>, id: i32, label: Option<Cow<'a, str>>) {
     ev.direction_id = Some(id);
@@ -627,7 +640,7 @@ pub fn fallback_event<'a>(
     opts: &Options,
 ) -> Event<'a> {
     let mut ev = Event::new(&BASE_EVENT, 99, time_ms.unwrap_or(opts.reference_time_ms));
-    ev.set_other_activity(kind.clone());
+    set_other(&mut ev, &kind);
     let m = ev.meta();
     m.product = Some(Box::new(product));
     m.log_name = Some(Cow::Borrowed(log_name));

@@ -4,6 +4,7 @@
 //! mapping), one variant in [`Source`] with its name (the folder name in the
 //! shared samples), and one arm in [`decoder`].
 
+pub mod m365_defender_email;
 pub mod postfix;
 
 use crate::{Decoder, Options};
@@ -14,6 +15,8 @@ use crate::{Decoder, Options};
 pub enum Source {
     /// Postfix MTA syslog lines (and the filters that log beside it).
     Postfix,
+    /// Microsoft Defender for Office 365 e-mail tables (streaming API).
+    M365DefenderEmail,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -28,12 +31,13 @@ pub enum Framing {
 
 impl Source {
     /// Every source, in the order `idlink sources` lists them.
-    pub const ALL: &'static [Source] = &[Source::Postfix];
+    pub const ALL: &'static [Source] = &[Source::Postfix, Source::M365DefenderEmail];
 
     /// The source's name (the folder name in the shared samples).
     pub fn name(self) -> &'static str {
         match self {
             Source::Postfix => "postfix",
+            Source::M365DefenderEmail => "m365-defender-email",
         }
     }
 
@@ -46,6 +50,7 @@ impl Source {
     pub fn framing(self) -> Framing {
         match self {
             Source::Postfix => Framing::Lines,
+            Source::M365DefenderEmail => Framing::Json,
         }
     }
 }
@@ -60,5 +65,8 @@ impl std::fmt::Display for Source {
 pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
     match source {
         Source::Postfix => Box::new(postfix::PostfixDecoder::new(opts.clone())),
+        Source::M365DefenderEmail => Box::new(m365_defender_email::M365DefenderEmailDecoder::new(
+            opts.clone(),
+        )),
     }
 }

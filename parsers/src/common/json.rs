@@ -688,6 +688,19 @@ impl<'a> Msg<'a> {
         }
     }
 
+    /// Set the envelope sender (`return_path`) if `s` is an address;
+    /// otherwise keep it in `unmapped` as `sender`.
+    pub fn set_from_envelope(&mut self, s: Option<Cow<'a, str>>, un: &mut Map<String, Value>) {
+        if let Some(s) = s {
+            match addr_cow(s.clone()) {
+                Some(a) => self.return_path = Some(a),
+                None => {
+                    un.insert("sender".into(), Value::String(s.into_owned()));
+                }
+            }
+        }
+    }
+
     /// Add recipients that are addresses; the others go to `unmapped`.
     pub fn add_to(&mut self, list: Vec<Cow<'a, str>>, key: &str, un: &mut Map<String, Value>) {
         let mut bad = Vec::new();

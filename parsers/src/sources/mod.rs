@@ -6,6 +6,7 @@
 
 pub mod m365_defender_email;
 pub mod postfix;
+pub mod proofpoint_tap;
 
 use crate::{Decoder, Options};
 
@@ -17,6 +18,8 @@ pub enum Source {
     Postfix,
     /// Microsoft Defender for Office 365 e-mail tables (streaming API).
     M365DefenderEmail,
+    /// Proofpoint TAP SIEM API messages and clicks.
+    ProofpointTap,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -31,13 +34,18 @@ pub enum Framing {
 
 impl Source {
     /// Every source, in the order `idlink sources` lists them.
-    pub const ALL: &'static [Source] = &[Source::Postfix, Source::M365DefenderEmail];
+    pub const ALL: &'static [Source] = &[
+        Source::Postfix,
+        Source::M365DefenderEmail,
+        Source::ProofpointTap,
+    ];
 
     /// The source's name (the folder name in the shared samples).
     pub fn name(self) -> &'static str {
         match self {
             Source::Postfix => "postfix",
             Source::M365DefenderEmail => "m365-defender-email",
+            Source::ProofpointTap => "proofpoint-tap",
         }
     }
 
@@ -51,6 +59,7 @@ impl Source {
         match self {
             Source::Postfix => Framing::Lines,
             Source::M365DefenderEmail => Framing::Json,
+            Source::ProofpointTap => Framing::Json,
         }
     }
 }
@@ -68,5 +77,6 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::M365DefenderEmail => Box::new(m365_defender_email::M365DefenderEmailDecoder::new(
             opts.clone(),
         )),
+        Source::ProofpointTap => Box::new(proofpoint_tap::ProofpointTapDecoder::new(opts.clone())),
     }
 }

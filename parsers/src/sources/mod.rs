@@ -4,6 +4,7 @@
 //! mapping), one variant in [`Source`] with its name (the folder name in the
 //! shared samples), and one arm in [`decoder`].
 
+pub mod exchange_message_trace;
 pub mod m365_defender_email;
 pub mod postfix;
 pub mod proofpoint_tap;
@@ -20,6 +21,8 @@ pub enum Source {
     M365DefenderEmail,
     /// Proofpoint TAP SIEM API messages and clicks.
     ProofpointTap,
+    /// Exchange Online message trace rows.
+    ExchangeMessageTrace,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -38,6 +41,7 @@ impl Source {
         Source::Postfix,
         Source::M365DefenderEmail,
         Source::ProofpointTap,
+        Source::ExchangeMessageTrace,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -46,6 +50,7 @@ impl Source {
             Source::Postfix => "postfix",
             Source::M365DefenderEmail => "m365-defender-email",
             Source::ProofpointTap => "proofpoint-tap",
+            Source::ExchangeMessageTrace => "exchange-message-trace",
         }
     }
 
@@ -60,6 +65,7 @@ impl Source {
             Source::Postfix => Framing::Lines,
             Source::M365DefenderEmail => Framing::Json,
             Source::ProofpointTap => Framing::Json,
+            Source::ExchangeMessageTrace => Framing::Json,
         }
     }
 }
@@ -78,5 +84,8 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
             opts.clone(),
         )),
         Source::ProofpointTap => Box::new(proofpoint_tap::ProofpointTapDecoder::new(opts.clone())),
+        Source::ExchangeMessageTrace => Box::new(
+            exchange_message_trace::ExchangeMessageTraceDecoder::new(opts.clone()),
+        ),
     }
 }

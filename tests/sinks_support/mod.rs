@@ -290,6 +290,7 @@ pub fn run_sink(
         let ack = ledger.register(vec![SafePoint {
             file: 1,
             offset: i as u64 + 1,
+            state: 0,
         }]);
         tx.blocking_send(Batch {
             source: source.clone(),

@@ -7,5 +7,6 @@ pub mod fallback;
 pub mod json;
 pub mod jtree;
 pub mod kv;
+pub mod mailjson;
 pub mod syslog;
 pub mod time;

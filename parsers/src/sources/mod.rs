@@ -9,11 +9,14 @@ pub mod aws_cloudtrail;
 pub mod duo;
 pub mod entra_audit;
 pub mod entra_signin;
+pub mod exchange_message_trace;
 pub mod google_workspace;
 pub mod keycloak;
 pub mod m365_audit;
+pub mod m365_defender_email;
 pub mod okta;
 pub mod postfix;
+pub mod proofpoint_tap;
 
 use crate::{Decoder, Options};
 
@@ -43,6 +46,12 @@ pub enum Source {
     EntraAudit,
     /// Microsoft 365 unified audit log records.
     M365Audit,
+    /// Microsoft Defender for Office 365 e-mail tables (streaming API).
+    M365DefenderEmail,
+    /// Proofpoint TAP SIEM API messages and clicks.
+    ProofpointTap,
+    /// Exchange Online message trace rows.
+    ExchangeMessageTrace,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -68,6 +77,9 @@ impl Source {
         Source::EntraSignin,
         Source::EntraAudit,
         Source::M365Audit,
+        Source::M365DefenderEmail,
+        Source::ProofpointTap,
+        Source::ExchangeMessageTrace,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -83,6 +95,9 @@ impl Source {
             Source::EntraSignin => "entra-signin",
             Source::EntraAudit => "entra-audit",
             Source::M365Audit => "m365-audit",
+            Source::M365DefenderEmail => "m365-defender-email",
+            Source::ProofpointTap => "proofpoint-tap",
+            Source::ExchangeMessageTrace => "exchange-message-trace",
         }
     }
 
@@ -103,6 +118,9 @@ impl Source {
             Source::Okta | Source::EntraSignin | Source::EntraAudit | Source::M365Audit => {
                 Framing::Json
             }
+            Source::M365DefenderEmail => Framing::Json,
+            Source::ProofpointTap => Framing::Json,
+            Source::ExchangeMessageTrace => Framing::Json,
         }
     }
 }
@@ -126,5 +144,12 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::EntraSignin => Box::new(entra_signin::EntraSigninDecoder::new(opts.clone())),
         Source::EntraAudit => Box::new(entra_audit::EntraAuditDecoder::new(opts.clone())),
         Source::M365Audit => Box::new(m365_audit::M365AuditDecoder::new(opts.clone())),
+        Source::M365DefenderEmail => Box::new(m365_defender_email::M365DefenderEmailDecoder::new(
+            opts.clone(),
+        )),
+        Source::ProofpointTap => Box::new(proofpoint_tap::ProofpointTapDecoder::new(opts.clone())),
+        Source::ExchangeMessageTrace => Box::new(
+            exchange_message_trace::ExchangeMessageTraceDecoder::new(opts.clone()),
+        ),
     }
 }

@@ -316,18 +316,19 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                 if is_type(t, "User") && user.is_none() {
                     user = target_user(t);
                 }
-                for key in [
-                    "Role.DisplayName",
-                    "AppRole.Value",
-                    "DelegatedPermissionGrant.Scope",
-                ] {
-                    if let Some(v) = modified(t, key) {
-                        privs.extend(
-                            v.split(' ')
-                                .filter(|x| !x.is_empty())
-                                .map(|x| Cow::Owned(x.to_string())),
-                        );
+                // Role and app-role names are one privilege each ("Global
+                // Administrator"); a grant's scope is a space-separated list.
+                for key in ["Role.DisplayName", "AppRole.Value"] {
+                    if let Some(v) = modified(t, key).filter(|v| !v.trim().is_empty()) {
+                        privs.push(Cow::Owned(v.trim().to_string()));
                     }
+                }
+                if let Some(v) = modified(t, "DelegatedPermissionGrant.Scope") {
+                    privs.extend(
+                        v.split(' ')
+                            .filter(|x| !x.is_empty())
+                            .map(|x| Cow::Owned(x.to_string())),
+                    );
                 }
                 if let Some(perms) = modified(t, "ConsentAction.Permissions") {
                     privs.extend(consent_scopes(&perms));
@@ -349,7 +350,8 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                     ev.resources.push(resource(t));
                 }
             }
-            privs.dedup();
+            let mut seen = std::collections::HashSet::new();
+            privs.retain(|p| seen.insert(p.clone()));
             if privs.is_empty() {
                 privs.push(Cow::Owned(name.trim().to_string()));
             }

@@ -303,18 +303,19 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
         }
         Kind::Access(_) => {
             let mut privs: Vec<Str<'a>> = Vec::new();
-            for key in [
-                "Role.DisplayName",
-                "AppRole.Value",
-                "DelegatedPermissionGrant.Scope",
-            ] {
-                if let Some(v) = modified(j, key) {
-                    privs.extend(
-                        v.split(' ')
-                            .filter(|s| !s.is_empty())
-                            .map(|s| Cow::Owned(s.to_string())),
-                    );
+            // Role and app-role names are one privilege each ("Global
+            // Administrator"); a grant's scope is a space-separated list.
+            for key in ["Role.DisplayName", "AppRole.Value"] {
+                if let Some(v) = modified(j, key).filter(|v| !v.trim().is_empty()) {
+                    privs.push(Cow::Owned(v.trim().to_string()));
                 }
+            }
+            if let Some(v) = modified(j, "DelegatedPermissionGrant.Scope") {
+                privs.extend(
+                    v.split(' ')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| Cow::Owned(s.to_string())),
+                );
             }
             if let Some(p) = modified(j, "ConsentAction.Permissions") {
                 for part in p.split("Scope: ").skip(1) {

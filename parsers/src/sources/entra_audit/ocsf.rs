@@ -256,7 +256,16 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                     .iter()
                     .find(|d| d.get("key").str().is_some_and(|k| k.contains("Method")))
                     .and_then(|d| d.get("value").text())
-                    .map(|s| s.into_owned());
+                    .map(|s| s.into_owned())
+                    // Authentication Methods audits name the method only in
+                    // resultReason ("User registered Mobile Phone SMS").
+                    .or_else(|| {
+                        let why = r.text("resultReason")?;
+                        ["registered ", "deleted "]
+                            .iter()
+                            .find_map(|k| why.split_once(k).map(|(_, m)| m.trim().to_string()))
+                            .filter(|m| !m.is_empty())
+                    });
                 let id = method.as_deref().map(factor_id).unwrap_or(0);
                 ev.auth_factors.push(crate::ocsf::AuthFactor {
                     factor_type_id: Some(id),

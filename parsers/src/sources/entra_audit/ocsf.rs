@@ -214,7 +214,21 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
     }
     let ip = ms::ip(by_user.get("ipAddress").text())
         .or_else(|| ms::ip(by_app.get("ipAddress").text()))
-        .or_else(|| ms::ip(r.env("callerIpAddress").text()));
+        .or_else(|| ms::ip(r.env("callerIpAddress").text()))
+        .or_else(|| {
+            // PIM puts the requester's address in additionalDetails.
+            r.get("additionalDetails")
+                .nested()
+                .arr()
+                .iter()
+                .find(|d| {
+                    d.get("key")
+                        .str()
+                        .is_some_and(|k| k.eq_ignore_ascii_case("ipaddress"))
+                })
+                .and_then(|d| ms::ip(d.get("value").text()))
+                .map(|s| Cow::Owned(s.into_owned()))
+        });
     if let Some(ip) = ip {
         ev.src_endpoint = Some(Box::new(NetworkEndpoint {
             ip: Some(ip),

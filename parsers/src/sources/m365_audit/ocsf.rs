@@ -425,7 +425,12 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                 if let Some(first) = fwd.first().and_then(|f| f["address"].as_str()) {
                     if crate::common::jtree::is_email(first) {
                         if let Some(u) = ev.actor.as_mut().and_then(|a| a.user.as_mut()) {
-                            if lower == "set-mailbox" {
+                            // Only the actor's own mailbox: an admin setting
+                            // forwarding on someone else's is not forwarding
+                            // the admin's mail.
+                            let own = nv(params, "Identity")
+                                .is_none_or(|id| same_mailbox(&id, u.name.as_deref()));
+                            if lower == "set-mailbox" && own {
                                 u.forward_addr = Some(Cow::Owned(first.to_string()));
                             }
                         }
@@ -634,6 +639,19 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
     Some(ev)
 }
 
+/// Whether a mailbox `Identity` (UPN, alias or DN-like path ending in the
+/// alias) names the user `upn`.
+fn same_mailbox(identity: &str, upn: Option<&str>) -> bool {
+    let Some(upn) = upn else { return false };
+    let id = identity.trim();
+    if id.eq_ignore_ascii_case(upn) {
+        return true;
+    }
+    let alias = upn.split('@').next().unwrap_or(upn);
+    let last = id.rsplit(['/', '\\']).next().unwrap_or(id);
+    last.eq_ignore_ascii_case(alias)
+}
+
 fn unknown<'a>() -> User<'a> {
     User {
         name: Some(Cow::Borrowed("unknown")),
@@ -659,4 +677,19 @@ fn target_user<'a>(j: &J<'a>) -> Option<User<'a>> {
         .filter(|o| o.contains('@'))
         .or_else(|| target_named(j, 5));
     ms::user(None, upn, None, Some(1), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_identity_matches_the_actor() {
+        let upn = Some("ann.lee@example.com");
+        assert!(same_mailbox("ann.lee@example.com", upn));
+        assert!(same_mailbox("Ann.Lee", upn));
+        assert!(same_mailbox("example.onmicrosoft.com/Users/ann.lee", upn));
+        assert!(!same_mailbox("bo.chen@example.com", upn));
+        assert!(!same_mailbox("bo.chen", None));
+    }
 }

@@ -172,6 +172,35 @@ fn subject_user<'a>(j: &J<'a>) -> Option<User<'a>> {
     ms::user(None, j.get("UserId").text(), None, tid, label.flatten())
 }
 
+/// Fields Log Analytics (`OfficeActivity`) writes as strings holding JSON.
+const NESTED: &[&str] = &[
+    "Parameters",
+    "OperationProperties",
+    "ExtendedProperties",
+    "ModifiedProperties",
+    "Folders",
+    "Item",
+    "AffectedItems",
+    "Actor",
+    "Target",
+    "DeviceProperties",
+];
+
+/// Parse the string-encoded lists of a Log Analytics row in place, so both
+/// shapes map alike.
+pub(super) fn unnest<'r, 'a>(j: &'r mut J<'a>) -> &'r J<'a> {
+    if let J::Obj(members) = j {
+        for (k, v) in members.iter_mut() {
+            if NESTED.contains(&k.as_ref()) && matches!(v, J::Str(_)) {
+                if let Cow::Owned(parsed) = v.nested() {
+                    *v = parsed;
+                }
+            }
+        }
+    }
+    j
+}
+
 /// Parameter values that send mail elsewhere (inbox rules, Set-Mailbox).
 const FORWARD_KEYS: &[&str] = &[
     "ForwardTo",
@@ -211,7 +240,7 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
         product(),
         Cow::Owned(format!("Audit.{workload}")),
         original,
-        j.get("Id").text(),
+        j.get("Id").text().or_else(|| j.get("OfficeId").text()),
         Some(op.clone()),
         j.get("OrganizationId")
             .text()
@@ -231,14 +260,20 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
         _ => {}
     }
     let ext = j.get("ExtendedProperties");
-    let ip = ["ClientIP", "ClientIPAddress", "ActorIpAddress", "ClientIp"]
-        .iter()
-        .find_map(|k| {
-            j.get(k)
-                .str()
-                .and_then(ip_of)
-                .map(|s| Cow::Owned(s.to_string()))
-        });
+    let ip = [
+        "ClientIP",
+        "ClientIPAddress",
+        "ActorIpAddress",
+        "ClientIp",
+        "Client_IPAddress",
+    ]
+    .iter()
+    .find_map(|k| {
+        j.get(k)
+            .str()
+            .and_then(ip_of)
+            .map(|s| Cow::Owned(s.to_string()))
+    });
     let ua = nv(ext, "UserAgent")
         .or_else(|| j.get("UserAgent").text())
         .or_else(|| j.get("ClientInfoString").text());

@@ -251,6 +251,7 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
         }));
     }
 
+    let mut consent = Map::new();
     let targets_j = r.get("targetResources").nested().into_owned();
     let targets = targets_j.arr();
     match kind {
@@ -383,6 +384,19 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
             // Consent: the consenting user is the actor.
             let user = user.or_else(|| actor.user.as_deref().cloned());
             ev.user = Some(Box::new(user.unwrap_or_else(unknown_user)));
+            // Whether the consent was an admin's for the whole tenant: the
+            // flags m365-audit lifts too, here under unmapped.entra.consent.
+            for t in targets {
+                for (key, out) in [
+                    ("ConsentContext.IsAdminConsent", "is_admin_consent"),
+                    ("ConsentContext.OnBehalfOfAll", "on_behalf_of_all"),
+                    ("ConsentContext.IsAppOnly", "is_app_only"),
+                ] {
+                    if let Some(v) = modified(t, key) {
+                        consent.insert(out.into(), Value::Bool(v.eq_ignore_ascii_case("true")));
+                    }
+                }
+            }
         }
         Some(Kind::Entity(_)) | None => {
             let t = targets.first();
@@ -436,6 +450,9 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
     // Everything else, structured: additional details as a map, the
     // targets with their modified properties, the rest of the payload.
     let mut rest = Map::new();
+    if !consent.is_empty() {
+        rest.insert("consent".into(), Value::Object(consent));
+    }
     let details = r.get("additionalDetails").nested().into_owned();
     let mut dm = Map::new();
     for d in details.arr() {

@@ -408,6 +408,14 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
     if let Some(d) = device_rest {
         rest.insert("deviceDetail".into(), d);
     }
+    // A guest's home tenant differs from the tenant signed in to (which is
+    // tenant_uid): keep it, it is what tells an outside identity.
+    let tenant_uid = tenant(r);
+    for k in ["homeTenantId", "resourceTenantId"] {
+        if let Some(t) = r.text(k).filter(|t| Some(t) != tenant_uid.as_ref()) {
+            rest.insert(k.into(), Value::String(t.into_owned()));
+        }
+    }
     if !rest.is_empty() {
         ev.unmapped().insert("entra".into(), Value::Object(rest));
     }

@@ -453,7 +453,18 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                     for v in [nv(params, k), nv(props, k)].into_iter().flatten() {
                         for t in v.split([';', ',']).map(str::trim).filter(|t| !t.is_empty()) {
                             let t = t.trim_start_matches("smtp:").trim_start_matches("SMTP:");
-                            fwd.push(serde_json::json!({ "type": k, "address": t }));
+                            let mut f = serde_json::json!({ "type": k, "address": t });
+                            // With the organisation's domains known, say
+                            // which addresses leave it.
+                            if let Some(d) = crate::common::addr::email_domain(t)
+                                .filter(|_| !opts.local_domains.is_empty())
+                            {
+                                f["external"] = Value::Bool(!crate::common::addr::domain_is_local(
+                                    d,
+                                    &opts.local_domains,
+                                ));
+                            }
+                            fwd.push(f);
                         }
                     }
                 }

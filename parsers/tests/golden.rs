@@ -7,83 +7,29 @@
 mod util;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use idlink_parsers::{decoder, Source};
-use serde_json::Value;
 
-fn fixtures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/postfix");
-    let mut v: Vec<PathBuf> = fs::read_dir(&dir)
-        .expect("fixtures folder")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "log"))
-        .collect();
-    v.sort();
-    v
+fn postfix() -> util::Golden<'static> {
+    util::Golden {
+        source: Source::Postfix,
+        folder: "postfix",
+        ext: "log",
+        options: util::options(),
+        // `unparsable.log` is there to show what unparsed lines become.
+        require_parsed: false,
+    }
 }
 
-fn decode_file(path: &Path) -> Vec<Value> {
-    let text = fs::read(path).expect("fixture");
-    let mut dec = decoder(Source::Postfix, &util::options());
-    let mut out = Vec::new();
-    let mut sink = |ev: idlink_parsers::ocsf::Event<'_>| {
-        out.push(serde_json::to_value(&ev).expect("serialise"))
-    };
-    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
-        if !line.is_empty() {
-            dec.decode(line, n as u64, &mut sink);
-        }
-    }
-    dec.flush(&mut sink);
-    out
+fn fixtures() -> Vec<PathBuf> {
+    postfix().inputs()
 }
 
 #[test]
 fn golden_postfix() {
-    let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
-    let files = fixtures();
-    assert!(
-        files.len() >= 30,
-        "expected the Postfix fixtures, found {}",
-        files.len()
-    );
-    let mut failures = Vec::new();
-    let mut all = Vec::new();
-    for f in &files {
-        let got = decode_file(f);
-        let expected_path = f.with_extension("ocsf.json");
-        let pretty = serde_json::to_string_pretty(&got).expect("json") + "\n";
-        for ev in &got {
-            all.extend(serde_json::to_vec(ev).expect("json"));
-            all.push(b'\n');
-        }
-        if bless {
-            fs::write(&expected_path, &pretty).expect("write expected");
-            continue;
-        }
-        match fs::read_to_string(&expected_path) {
-            Ok(want) => {
-                let want: Value = serde_json::from_str(&want).expect("expected file is JSON");
-                if want != Value::Array(got) {
-                    failures.push(format!(
-                        "{}: output differs from {} (BLESS=1 to accept)\n{pretty}",
-                        f.display(),
-                        expected_path.display()
-                    ));
-                }
-            }
-            Err(_) => failures.push(format!(
-                "{}: missing {} (run with BLESS=1)",
-                f.display(),
-                expected_path.display()
-            )),
-        }
-    }
-    if let Ok(v) = std::env::var("OCSF_VALIDATE") {
-        util::validate(&v, &all, "golden");
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let n = postfix().run();
+    assert!(n >= 30, "expected the Postfix fixtures, found {n}");
 }
 
 #[test]

@@ -20,14 +20,6 @@ use std::path::{Path, PathBuf};
 
 use idlink_parsers::{decoder, Outcome, Source};
 
-fn samples_dir() -> Option<PathBuf> {
-    match std::env::var("IDLINK_SAMPLES") {
-        Ok(v) if v == "skip" => None,
-        Ok(v) => Some(PathBuf::from(v)),
-        Err(_) => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")),
-    }
-}
-
 /// The syslog tag's program starts with `postfix`: the first token within
 /// the first seven that ends with `:` and has a `[pid]` or a `/`.
 fn tag_is_postfix(line: &str) -> bool {
@@ -120,7 +112,7 @@ fn run_file(
 
 #[test]
 fn postfix_parse_rate() {
-    let Some(dir) = samples_dir() else {
+    let Some(dir) = util::samples_dir() else {
         eprintln!("IDLINK_SAMPLES=skip: samples parse-rate test skipped");
         return;
     };

@@ -1,10 +1,14 @@
-//! Shared by the integration tests: fixed options and the validator run.
+//! Shared by the integration tests: fixed options, the validator run, the
+//! golden-file harness ([`Golden`]) and the shared-samples conformance run
+//! ([`Samples`]).
 #![allow(dead_code)]
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use idlink_parsers::Options;
+use idlink_parsers::common::json::is_fallback;
+use idlink_parsers::{decoder, Options, Source};
 
 /// 2026-11-22T12:00:00Z: the lab samples' day, so their year-less times
 /// land in 2026.
@@ -47,4 +51,249 @@ pub fn validate(validator: &str, ndjson: &[u8], name: &str) {
         path.display()
     );
     let _ = std::fs::remove_file(&path);
+}
+
+/// Options of the per-source golden and samples tests (a fixed day in
+/// November 2023, so the blessed outputs never move).
+pub fn fixed_options() -> Options {
+    Options {
+        reference_time_ms: 1_700_000_000_000,
+        ..Options::default()
+    }
+}
+
+fn bless() -> bool {
+    std::env::var("BLESS").is_ok_and(|v| v == "1")
+}
+
+fn serialise(ev: &idlink_parsers::ocsf::Event<'_>) -> serde_json::Value {
+    serde_json::to_value(ev).expect("serialise")
+}
+
+/// One golden folder: `tests/fixtures/<folder>/*.<ext>` are decoded record
+/// by record (one per line, then a flush) and the whole output, in order,
+/// must equal the pretty JSON array in the matching `*.ocsf.json`.
+pub struct Golden<'a> {
+    pub source: Source,
+    /// Folder under `tests/fixtures`.
+    pub folder: &'a str,
+    /// Extension of the inputs (`json` for one JSON record per line).
+    pub ext: &'a str,
+    pub options: Options,
+    /// Every input line must decode (`Outcome::Parsed`).
+    pub require_parsed: bool,
+}
+
+impl Golden<'static> {
+    /// The usual JSON source layout: `fixtures/<source name>/*.json`.
+    pub fn json(source: Source) -> Self {
+        Golden {
+            source,
+            folder: source.name(),
+            ext: "json",
+            options: fixed_options(),
+            require_parsed: true,
+        }
+    }
+}
+
+impl Golden<'_> {
+    /// The input files, sorted.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(self.folder);
+        let suffix = format!(".{}", self.ext);
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| {
+                let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                n.ends_with(&suffix) && !n.ends_with(".ocsf.json")
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn decode_file(&self, path: &Path) -> Vec<serde_json::Value> {
+        let data = std::fs::read(path).expect("read fixture");
+        let mut dec = decoder(self.source, &self.options);
+        let mut events = Vec::new();
+        for (n, line) in data.split(|b| *b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let outcome = dec.decode(line, n as u64, &mut |ev| events.push(serialise(&ev)));
+            if self.require_parsed {
+                assert!(
+                    outcome.is_parsed(),
+                    "{}:{}: {outcome:?}",
+                    path.display(),
+                    n + 1
+                );
+            }
+        }
+        dec.flush(&mut |ev| events.push(serialise(&ev)));
+        events
+    }
+
+    /// Compare (or with `BLESS=1` rewrite) every expected file; with
+    /// `OCSF_VALIDATE` set, run the validator on all golden events. Returns
+    /// the number of inputs; fails if there are none.
+    pub fn run(&self) -> usize {
+        let inputs = self.inputs();
+        assert!(!inputs.is_empty(), "no fixtures in {}", self.folder);
+        let bless = bless();
+        let mut failures = Vec::new();
+        let mut all = Vec::new();
+        for input in &inputs {
+            let got = self.decode_file(input);
+            for ev in &got {
+                all.extend(serde_json::to_vec(ev).expect("json"));
+                all.push(b'\n');
+            }
+            let got = serde_json::Value::Array(got);
+            let pretty = serde_json::to_string_pretty(&got).expect("pretty") + "\n";
+            let expected_path = input.with_extension("ocsf.json");
+            if bless {
+                std::fs::write(&expected_path, &pretty).expect("write expected");
+                continue;
+            }
+            match std::fs::read(&expected_path) {
+                Ok(b) => {
+                    let want: serde_json::Value =
+                        serde_json::from_slice(&b).expect("expected file is JSON");
+                    if want != got {
+                        failures.push(format!(
+                            "{}: output differs from {} (BLESS=1 to accept)\n{pretty}",
+                            input.display(),
+                            expected_path.display()
+                        ));
+                    }
+                }
+                Err(_) => failures.push(format!(
+                    "{}: missing {} (run with BLESS=1)",
+                    input.display(),
+                    expected_path.display()
+                )),
+            }
+        }
+        if let Ok(v) = std::env::var("OCSF_VALIDATE") {
+            validate(&v, &all, &format!("golden-{}", self.folder));
+        }
+        assert!(
+            failures.is_empty(),
+            "golden mismatch:\n{}",
+            failures.join("\n")
+        );
+        inputs.len()
+    }
+}
+
+/// Which fallback events fail a samples run.
+pub enum Bar {
+    /// None may fall back.
+    NoFallback,
+    /// None whose `metadata.event_code` is listed may fall back.
+    MustMap(&'static [&'static str]),
+}
+
+/// Conformance over the shared samples of one source.
+pub struct Samples {
+    pub source: Source,
+    /// Files under `$IDLINK_SAMPLES/<source name>/`.
+    pub files: &'static [&'static str],
+    pub bar: Bar,
+    /// Each record must give exactly one event.
+    pub one_event_per_record: bool,
+}
+
+/// `IDLINK_SAMPLES` (default `../../shared/samples` from the crate), or
+/// `None` for `IDLINK_SAMPLES=skip`.
+pub fn samples_dir() -> Option<PathBuf> {
+    match std::env::var("IDLINK_SAMPLES") {
+        Ok(v) if v == "skip" => None,
+        Ok(v) => Some(PathBuf::from(v)),
+        Err(_) => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")),
+    }
+}
+
+impl Samples {
+    /// Every record decodes, none breaks the bar, the table row is printed,
+    /// and (with `OCSF_VALIDATE`) every event passes `--strict`. Fails if
+    /// the samples are missing unless `IDLINK_SAMPLES=skip`.
+    pub fn run(&self) {
+        let source = self.source;
+        let Some(dir) = samples_dir() else {
+            eprintln!("IDLINK_SAMPLES=skip: not checking {source} samples");
+            return;
+        };
+        let mut dec = decoder(source, &fixed_options());
+        let (mut records, mut events, mut mapped, mut fallback, mut unparsed) = (0, 0, 0, 0, 0);
+        let mut ndjson = Vec::new();
+        let mut bad = Vec::new();
+        let mut tally = |ev: &idlink_parsers::ocsf::Event<'_>, fell_back: &mut Vec<String>| {
+            events += 1;
+            if is_fallback(ev) {
+                fallback += 1;
+                let code = ev.metadata.as_ref().and_then(|m| m.event_code.clone());
+                fell_back.push(code.unwrap_or_default().into_owned());
+            } else {
+                mapped += 1;
+            }
+            serde_json::to_writer(&mut ndjson, ev).expect("serialise");
+            ndjson.push(b'\n');
+        };
+        for file in self.files {
+            let path = dir.join(source.name()).join(file);
+            let data = std::fs::read(&path).unwrap_or_else(|e| {
+                panic!("{}: {e} (set IDLINK_SAMPLES=skip to skip)", path.display())
+            });
+            for (n, line) in data.split(|b| *b == b'\n').enumerate() {
+                if line.is_empty() {
+                    continue;
+                }
+                records += 1;
+                let mut fell_back = Vec::new();
+                let outcome = dec.decode(line, records, &mut |ev| tally(&ev, &mut fell_back));
+                if !outcome.is_parsed() {
+                    unparsed += 1;
+                    bad.push(format!(
+                        "{file}:{}: unparsed {outcome:?}: {}",
+                        n + 1,
+                        String::from_utf8_lossy(line)
+                    ));
+                }
+                for code in fell_back {
+                    eprintln!("fallback: {code}");
+                    let listed = match self.bar {
+                        Bar::NoFallback => true,
+                        Bar::MustMap(list) => list.contains(&code.as_str()),
+                    };
+                    if listed {
+                        bad.push(format!("{file}:{}: fell back: {code}", n + 1));
+                    }
+                }
+            }
+        }
+        let mut late = Vec::new();
+        dec.flush(&mut |ev| tally(&ev, &mut late));
+        println!("source events mapped fallback unparsed");
+        println!("{source} {events} {mapped} {fallback} {unparsed}   ({records} records)");
+        assert!(records > 0, "no records");
+        for code in late {
+            if matches!(self.bar, Bar::NoFallback) {
+                bad.push(format!("flushed event fell back: {code}"));
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+        assert_eq!(unparsed, 0);
+        if self.one_event_per_record {
+            assert_eq!(events, records, "one event per record");
+        }
+        if let Ok(v) = std::env::var("OCSF_VALIDATE") {
+            validate(&v, &ndjson, &format!("samples-{source}"));
+        }
+    }
 }

@@ -214,7 +214,21 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
     }
     let ip = ms::ip(by_user.get("ipAddress").text())
         .or_else(|| ms::ip(by_app.get("ipAddress").text()))
-        .or_else(|| ms::ip(r.env("callerIpAddress").text()));
+        .or_else(|| ms::ip(r.env("callerIpAddress").text()))
+        .or_else(|| {
+            // PIM puts the requester's address in additionalDetails.
+            r.get("additionalDetails")
+                .nested()
+                .arr()
+                .iter()
+                .find(|d| {
+                    d.get("key")
+                        .str()
+                        .is_some_and(|k| k.eq_ignore_ascii_case("ipaddress"))
+                })
+                .and_then(|d| ms::ip(d.get("value").text()))
+                .map(|s| Cow::Owned(s.into_owned()))
+        });
     if let Some(ip) = ip {
         ev.src_endpoint = Some(Box::new(NetworkEndpoint {
             ip: Some(ip),
@@ -237,6 +251,7 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
         }));
     }
 
+    let mut consent = Map::new();
     let targets_j = r.get("targetResources").nested().into_owned();
     let targets = targets_j.arr();
     match kind {
@@ -256,7 +271,16 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                     .iter()
                     .find(|d| d.get("key").str().is_some_and(|k| k.contains("Method")))
                     .and_then(|d| d.get("value").text())
-                    .map(|s| s.into_owned());
+                    .map(|s| s.into_owned())
+                    // Authentication Methods audits name the method only in
+                    // resultReason ("User registered Mobile Phone SMS").
+                    .or_else(|| {
+                        let why = r.text("resultReason")?;
+                        ["registered ", "deleted "]
+                            .iter()
+                            .find_map(|k| why.split_once(k).map(|(_, m)| m.trim().to_string()))
+                            .filter(|m| !m.is_empty())
+                    });
                 let id = method.as_deref().map(factor_id).unwrap_or(0);
                 ev.auth_factors.push(crate::ocsf::AuthFactor {
                     factor_type_id: Some(id),
@@ -316,18 +340,19 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                 if is_type(t, "User") && user.is_none() {
                     user = target_user(t);
                 }
-                for key in [
-                    "Role.DisplayName",
-                    "AppRole.Value",
-                    "DelegatedPermissionGrant.Scope",
-                ] {
-                    if let Some(v) = modified(t, key) {
-                        privs.extend(
-                            v.split(' ')
-                                .filter(|x| !x.is_empty())
-                                .map(|x| Cow::Owned(x.to_string())),
-                        );
+                // Role and app-role names are one privilege each ("Global
+                // Administrator"); a grant's scope is a space-separated list.
+                for key in ["Role.DisplayName", "AppRole.Value"] {
+                    if let Some(v) = modified(t, key).filter(|v| !v.trim().is_empty()) {
+                        privs.push(Cow::Owned(v.trim().to_string()));
                     }
+                }
+                if let Some(v) = modified(t, "DelegatedPermissionGrant.Scope") {
+                    privs.extend(
+                        v.split(' ')
+                            .filter(|x| !x.is_empty())
+                            .map(|x| Cow::Owned(x.to_string())),
+                    );
                 }
                 if let Some(perms) = modified(t, "ConsentAction.Permissions") {
                     privs.extend(consent_scopes(&perms));
@@ -349,7 +374,8 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                     ev.resources.push(resource(t));
                 }
             }
-            privs.dedup();
+            let mut seen = std::collections::HashSet::new();
+            privs.retain(|p| seen.insert(p.clone()));
             if privs.is_empty() {
                 privs.push(Cow::Owned(name.trim().to_string()));
             }
@@ -358,6 +384,19 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
             // Consent: the consenting user is the actor.
             let user = user.or_else(|| actor.user.as_deref().cloned());
             ev.user = Some(Box::new(user.unwrap_or_else(unknown_user)));
+            // Whether the consent was an admin's for the whole tenant: the
+            // flags m365-audit lifts too, here under unmapped.entra.consent.
+            for t in targets {
+                for (key, out) in [
+                    ("ConsentContext.IsAdminConsent", "is_admin_consent"),
+                    ("ConsentContext.OnBehalfOfAll", "on_behalf_of_all"),
+                    ("ConsentContext.IsAppOnly", "is_app_only"),
+                ] {
+                    if let Some(v) = modified(t, key) {
+                        consent.insert(out.into(), Value::Bool(v.eq_ignore_ascii_case("true")));
+                    }
+                }
+            }
         }
         Some(Kind::Entity(_)) | None => {
             let t = targets.first();
@@ -411,6 +450,9 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
     // Everything else, structured: additional details as a map, the
     // targets with their modified properties, the rest of the payload.
     let mut rest = Map::new();
+    if !consent.is_empty() {
+        rest.insert("consent".into(), Value::Object(consent));
+    }
     let details = r.get("additionalDetails").nested().into_owned();
     let mut dm = Map::new();
     for d in details.arr() {

@@ -252,6 +252,13 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
     if let Some(n) = r.get("autonomousSystemNumber").i64() {
         ep.autonomous_system = Some(serde_json::json!({ "number": n }));
     }
+    let dd = r.get("deviceDetail");
+    let dev = device(dd);
+    if dev.is_none() {
+        // Unregistered devices (most attacker sign-ins) have no id or
+        // name, only the OS the sign-in came from.
+        ep.os = dd.get("operatingSystem").text().map(|n| Box::new(os(n)));
+    }
     if ep.ip.is_some() {
         ev.src_endpoint = Some(Box::new(ep));
     }
@@ -261,11 +268,18 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
             ..Default::default()
         }));
     }
-    let dd = r.get("deviceDetail");
-    if let Some(d) = device(dd) {
+    if let Some(d) = dev {
         ev.device = Some(Box::new(d));
         ev.meta().profiles.push(Cow::Borrowed("host"));
     }
+    // What `device` does not take (browser, trustType) stays visible.
+    let device_rest = dd.rest(&[
+        "deviceId",
+        "displayName",
+        "operatingSystem",
+        "isCompliant",
+        "isManaged",
+    ]);
 
     // Outcome: errorCode 0 is success; anything else is the AADSTS code.
     let st = r.get("status");
@@ -387,10 +401,49 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
     if security_control {
         ev.meta().profiles.push(Cow::Borrowed("security_control"));
     }
-    if let Some(rest) = r.p.rest(SIGNIN_MAPPED) {
-        ev.unmapped().insert("entra".into(), rest);
+    let mut rest = match r.p.rest(SIGNIN_MAPPED) {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if let Some(d) = device_rest {
+        rest.insert("deviceDetail".into(), d);
+    }
+    // A guest's home tenant differs from the tenant signed in to (which is
+    // tenant_uid): keep it, it is what tells an outside identity.
+    let tenant_uid = tenant(r);
+    for k in ["homeTenantId", "resourceTenantId"] {
+        if let Some(t) = r.text(k).filter(|t| Some(t) != tenant_uid.as_ref()) {
+            rest.insert(k.into(), Value::String(t.into_owned()));
+        }
+    }
+    if !rest.is_empty() {
+        ev.unmapped().insert("entra".into(), Value::Object(rest));
     }
     ev
+}
+
+/// `deviceDetail.operatingSystem` ("Windows10", "MacOs", "Ios", …).
+fn os(n: Str<'_>) -> Os<'_> {
+    let lower = n.to_ascii_lowercase();
+    let id = if lower.starts_with("windows") {
+        100
+    } else if lower.starts_with("mac") {
+        300
+    } else if lower.starts_with("ios") {
+        301
+    } else if lower.starts_with("android") {
+        201
+    } else if lower.starts_with("linux") {
+        200
+    } else {
+        0
+    };
+    Os {
+        name: Some(n),
+        type_id: Some(id),
+        type_: enum_caption("os", "type_id", id, None),
+        ..Default::default()
+    }
 }
 
 fn device<'a>(d: &J<'a>) -> Option<Device<'a>> {
@@ -402,28 +455,7 @@ fn device<'a>(d: &J<'a>) -> Option<Device<'a>> {
     if uid.is_none() && name.is_none() {
         return None;
     }
-    let os = d.get("operatingSystem").text().map(|n| {
-        let lower = n.to_ascii_lowercase();
-        let id = if lower.starts_with("windows") {
-            100
-        } else if lower.starts_with("mac") {
-            300
-        } else if lower.starts_with("ios") {
-            301
-        } else if lower.starts_with("android") {
-            201
-        } else if lower.starts_with("linux") {
-            200
-        } else {
-            0
-        };
-        Box::new(Os {
-            name: Some(n),
-            type_id: Some(id),
-            type_: enum_caption("os", "type_id", id, None),
-            ..Default::default()
-        })
-    });
+    let os = d.get("operatingSystem").text().map(|n| Box::new(os(n)));
     Some(Device {
         uid,
         name,

@@ -35,7 +35,7 @@ fn product() -> Product<'static> {
 impl Decoder for M365AuditDecoder {
     fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
         let err = match ms::parse_record(record) {
-            Ok(j) => match ocsf::map(&j, record, &self.opts) {
+            Ok(mut j) => match ocsf::map(ocsf::unnest(&mut j), record, &self.opts) {
                 Some(ev) => {
                     out(ev);
                     return Outcome::Parsed;

@@ -172,6 +172,35 @@ fn subject_user<'a>(j: &J<'a>) -> Option<User<'a>> {
     ms::user(None, j.get("UserId").text(), None, tid, label.flatten())
 }
 
+/// Fields Log Analytics (`OfficeActivity`) writes as strings holding JSON.
+const NESTED: &[&str] = &[
+    "Parameters",
+    "OperationProperties",
+    "ExtendedProperties",
+    "ModifiedProperties",
+    "Folders",
+    "Item",
+    "AffectedItems",
+    "Actor",
+    "Target",
+    "DeviceProperties",
+];
+
+/// Parse the string-encoded lists of a Log Analytics row in place, so both
+/// shapes map alike.
+pub(super) fn unnest<'r, 'a>(j: &'r mut J<'a>) -> &'r J<'a> {
+    if let J::Obj(members) = j {
+        for (k, v) in members.iter_mut() {
+            if NESTED.contains(&k.as_ref()) && matches!(v, J::Str(_)) {
+                if let Cow::Owned(parsed) = v.nested() {
+                    *v = parsed;
+                }
+            }
+        }
+    }
+    j
+}
+
 /// Parameter values that send mail elsewhere (inbox rules, Set-Mailbox).
 const FORWARD_KEYS: &[&str] = &[
     "ForwardTo",
@@ -211,7 +240,7 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
         product(),
         Cow::Owned(format!("Audit.{workload}")),
         original,
-        j.get("Id").text(),
+        j.get("Id").text().or_else(|| j.get("OfficeId").text()),
         Some(op.clone()),
         j.get("OrganizationId")
             .text()
@@ -231,14 +260,20 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
         _ => {}
     }
     let ext = j.get("ExtendedProperties");
-    let ip = ["ClientIP", "ClientIPAddress", "ActorIpAddress", "ClientIp"]
-        .iter()
-        .find_map(|k| {
-            j.get(k)
-                .str()
-                .and_then(ip_of)
-                .map(|s| Cow::Owned(s.to_string()))
-        });
+    let ip = [
+        "ClientIP",
+        "ClientIPAddress",
+        "ActorIpAddress",
+        "ClientIp",
+        "Client_IPAddress",
+    ]
+    .iter()
+    .find_map(|k| {
+        j.get(k)
+            .str()
+            .and_then(ip_of)
+            .map(|s| Cow::Owned(s.to_string()))
+    });
     let ua = nv(ext, "UserAgent")
         .or_else(|| j.get("UserAgent").text())
         .or_else(|| j.get("ClientInfoString").text());
@@ -303,18 +338,19 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
         }
         Kind::Access(_) => {
             let mut privs: Vec<Str<'a>> = Vec::new();
-            for key in [
-                "Role.DisplayName",
-                "AppRole.Value",
-                "DelegatedPermissionGrant.Scope",
-            ] {
-                if let Some(v) = modified(j, key) {
-                    privs.extend(
-                        v.split(' ')
-                            .filter(|s| !s.is_empty())
-                            .map(|s| Cow::Owned(s.to_string())),
-                    );
+            // Role and app-role names are one privilege each ("Global
+            // Administrator"); a grant's scope is a space-separated list.
+            for key in ["Role.DisplayName", "AppRole.Value"] {
+                if let Some(v) = modified(j, key).filter(|v| !v.trim().is_empty()) {
+                    privs.push(Cow::Owned(v.trim().to_string()));
                 }
+            }
+            if let Some(v) = modified(j, "DelegatedPermissionGrant.Scope") {
+                privs.extend(
+                    v.split(' ')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| Cow::Owned(s.to_string())),
+                );
             }
             if let Some(p) = modified(j, "ConsentAction.Permissions") {
                 for part in p.split("Scope: ").skip(1) {
@@ -417,14 +453,30 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                     for v in [nv(params, k), nv(props, k)].into_iter().flatten() {
                         for t in v.split([';', ',']).map(str::trim).filter(|t| !t.is_empty()) {
                             let t = t.trim_start_matches("smtp:").trim_start_matches("SMTP:");
-                            fwd.push(serde_json::json!({ "type": k, "address": t }));
+                            let mut f = serde_json::json!({ "type": k, "address": t });
+                            // With the organisation's domains known, say
+                            // which addresses leave it.
+                            if let Some(d) = crate::common::addr::email_domain(t)
+                                .filter(|_| !opts.local_domains.is_empty())
+                            {
+                                f["external"] = Value::Bool(!crate::common::addr::domain_is_local(
+                                    d,
+                                    &opts.local_domains,
+                                ));
+                            }
+                            fwd.push(f);
                         }
                     }
                 }
                 if let Some(first) = fwd.first().and_then(|f| f["address"].as_str()) {
                     if crate::common::jtree::is_email(first) {
                         if let Some(u) = ev.actor.as_mut().and_then(|a| a.user.as_mut()) {
-                            if lower == "set-mailbox" {
+                            // Only the actor's own mailbox: an admin setting
+                            // forwarding on someone else's is not forwarding
+                            // the admin's mail.
+                            let own = nv(params, "Identity")
+                                .is_none_or(|id| same_mailbox(&id, u.name.as_deref()));
+                            if lower == "set-mailbox" && own {
                                 u.forward_addr = Some(Cow::Owned(first.to_string()));
                             }
                         }
@@ -633,6 +685,19 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
     Some(ev)
 }
 
+/// Whether a mailbox `Identity` (UPN, alias or DN-like path ending in the
+/// alias) names the user `upn`.
+fn same_mailbox(identity: &str, upn: Option<&str>) -> bool {
+    let Some(upn) = upn else { return false };
+    let id = identity.trim();
+    if id.eq_ignore_ascii_case(upn) {
+        return true;
+    }
+    let alias = upn.split('@').next().unwrap_or(upn);
+    let last = id.rsplit(['/', '\\']).next().unwrap_or(id);
+    last.eq_ignore_ascii_case(alias)
+}
+
 fn unknown<'a>() -> User<'a> {
     User {
         name: Some(Cow::Borrowed("unknown")),
@@ -658,4 +723,19 @@ fn target_user<'a>(j: &J<'a>) -> Option<User<'a>> {
         .filter(|o| o.contains('@'))
         .or_else(|| target_named(j, 5));
     ms::user(None, upn, None, Some(1), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_identity_matches_the_actor() {
+        let upn = Some("ann.lee@example.com");
+        assert!(same_mailbox("ann.lee@example.com", upn));
+        assert!(same_mailbox("Ann.Lee", upn));
+        assert!(same_mailbox("example.onmicrosoft.com/Users/ann.lee", upn));
+        assert!(!same_mailbox("bo.chen@example.com", upn));
+        assert!(!same_mailbox("bo.chen", None));
+    }
 }

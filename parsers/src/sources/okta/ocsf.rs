@@ -46,6 +46,11 @@ pub(super) fn classify(t: &str) -> Kind {
         "user.session.impersonation.initiate" | "user.session.impersonation.grant" => Auth(7),
         "policy.evaluate_sign_on" => AuthOther("Sign-On Policy Evaluation"),
         "user.mfa.attempt_bypass" => AuthOther("MFA Bypass Attempt"),
+        // A factor challenge sent to the user (push, SMS, call): the step
+        // MFA-fatigue detections count.
+        "system.push.send_factor_verify_push"
+        | "system.sms.send_factor_verify_message"
+        | "system.voice.send_factor_verify_call" => AuthOther("MFA Challenge Sent"),
         "user.account.lock" | "user.account.lock.limit" => Account(9),
         "user.account.unlock" | "user.account.unlock_by_admin" => Account(12),
         "user.account.update_password" => Account(3),
@@ -567,7 +572,9 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
             ev.service = Some(Box::new(svc));
             let ac = e.authentication_context.as_ref();
             let provider = ac.and_then(|a| s(&a.authentication_provider));
-            let mfa_type = etype.contains("mfa") || etype.contains("deny_push");
+            let mfa_type = etype.contains("mfa")
+                || etype.contains("deny_push")
+                || etype.contains("send_factor_verify");
             if let Some(f) = dbg.get("factor").str() {
                 ev.auth_factors.extend(factor(f, provider.clone()));
             } else if let Some(ct) = ac.and_then(|a| s(&a.credential_type)) {
@@ -967,6 +974,10 @@ mod tests {
         assert_eq!(classify("user.session.start"), Kind::Auth(1));
         assert_eq!(classify("user.authentication.auth_via_mfa"), Kind::Auth(1));
         assert_eq!(classify("user.mfa.okta_verify.deny_push"), Kind::Auth(1));
+        assert_eq!(
+            classify("system.push.send_factor_verify_push"),
+            Kind::AuthOther("MFA Challenge Sent")
+        );
         assert_eq!(classify("user.account.reset_password"), Kind::Account(4));
         assert_eq!(classify("application.lifecycle.activate"), Kind::Entity(10));
         assert_eq!(classify("system.api_token.revoke"), Kind::Api(4));

@@ -6,10 +6,15 @@
 
 pub mod auth0;
 pub mod aws_cloudtrail;
+pub mod cisco_esa;
 pub mod duo;
+pub mod exim;
+pub mod fortimail;
 pub mod google_workspace;
 pub mod keycloak;
 pub mod postfix;
+pub mod sendmail;
+pub mod spamassassin;
 
 use crate::{Decoder, Options};
 
@@ -29,6 +34,16 @@ pub enum Source {
     Auth0,
     /// AWS CloudTrail records.
     AwsCloudtrail,
+    /// Cisco Secure Email Gateway (IronPort ESA) text mail logs and CEF.
+    CiscoEsa,
+    /// Fortinet FortiMail key=value syslog.
+    Fortimail,
+    /// Exim mainlog lines.
+    Exim,
+    /// Sendmail / sm-mta syslog lines.
+    Sendmail,
+    /// SpamAssassin spamd syslog lines.
+    Spamassassin,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -50,6 +65,11 @@ impl Source {
         Source::Keycloak,
         Source::Auth0,
         Source::AwsCloudtrail,
+        Source::CiscoEsa,
+        Source::Fortimail,
+        Source::Exim,
+        Source::Sendmail,
+        Source::Spamassassin,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -61,6 +81,11 @@ impl Source {
             Source::Keycloak => "keycloak",
             Source::Auth0 => "auth0",
             Source::AwsCloudtrail => "aws-cloudtrail",
+            Source::CiscoEsa => "cisco-esa",
+            Source::Fortimail => "fortimail",
+            Source::Exim => "exim",
+            Source::Sendmail => "sendmail",
+            Source::Spamassassin => "spamassassin",
         }
     }
 
@@ -78,6 +103,11 @@ impl Source {
             Source::Keycloak => Framing::Lines,
             Source::Auth0 => Framing::Json,
             Source::AwsCloudtrail => Framing::Json,
+            Source::CiscoEsa => Framing::Lines,
+            Source::Fortimail => Framing::Lines,
+            Source::Exim => Framing::Lines,
+            Source::Sendmail => Framing::Lines,
+            Source::Spamassassin => Framing::Lines,
         }
     }
 }
@@ -97,5 +127,10 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::Keycloak => keycloak::decoder(opts),
         Source::Auth0 => auth0::decoder(opts),
         Source::AwsCloudtrail => aws_cloudtrail::decoder(opts),
+        Source::CiscoEsa => cisco_esa::decoder(opts),
+        Source::Fortimail => fortimail::decoder(opts),
+        Source::Exim => exim::decoder(opts),
+        Source::Sendmail => sendmail::decoder(opts),
+        Source::Spamassassin => spamassassin::decoder(opts),
     }
 }

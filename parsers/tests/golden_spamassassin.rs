@@ -12,6 +12,7 @@ const SOURCE: Source = Source::Spamassassin;
 fn decode_file(path: &Path) -> Vec<Value> {
     let opts = Options {
         reference_time_ms: 1_700_000_000_000,
+        local_domains: vec!["example.com".into()],
         ..Options::default()
     };
     let mut dec = decoder(SOURCE, &opts);

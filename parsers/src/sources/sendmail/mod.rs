@@ -721,7 +721,7 @@ mod tests {
         assert!(matches!(parse("<x@y.test>... User unknown"), Msg::RcptError { addr: "x@y.test", .. }));
         assert!(matches!(
             parse("[192.0.2.1]: EXPN root [rejected]"),
-            Msg::Conn { kind: ConnKind::ExpnVrfy, peer: "[192.0.2.1]:", .. }
+            Msg::Conn { kind: ConnKind::ExpnVrfy, peer: "[192.0.2.1]", .. }
         ));
         assert!(matches!(
             parse("AUTH failure (LOGIN): authentication failure (-13) SASL(-13): x, relay=h [192.0.2.1]"),

@@ -376,6 +376,32 @@ pub fn malware<'a>(name: Str<'a>, provider: &'static str) -> Malware<'a> {
     }
 }
 
+/// Base Event (class 0) has no endpoints, protocol or TLS: a mapping that
+/// built them for a richer class and then fell back to Base Event (no real
+/// address for `email`) keeps them under `unmapped` with the same names.
+pub fn fit_base(ev: &mut Event<'_>) {
+    if ev.class_uid != Some(0) {
+        return;
+    }
+    let src = ev.src_endpoint.take().and_then(|e| serde_json::to_value(e).ok());
+    let dst = ev.dst_endpoint.take().and_then(|e| serde_json::to_value(e).ok());
+    let proto = ev.protocol_name.take();
+    let tls = ev.tls.take();
+    let u = ev.unmapped();
+    if let Some(v) = src {
+        u.insert("src_endpoint".into(), v);
+    }
+    if let Some(v) = dst {
+        u.insert("dst_endpoint".into(), v);
+    }
+    if let Some(p) = proto {
+        u.insert("protocol_name".into(), Value::String(p.into_owned()));
+    }
+    if let Some(t) = tls {
+        u.insert("tls".into(), t);
+    }
+}
+
 /// The record as text: borrowed when it is UTF-8, repaired otherwise; the
 /// line end is trimmed.
 pub fn record_text(record: &[u8]) -> Cow<'_, str> {

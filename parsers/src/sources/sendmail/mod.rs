@@ -683,6 +683,7 @@ impl Decoder for SendmailDecoder {
         if is_email_ev {
             put_opt(m, "queue_id", qid);
         }
+        mail::fit_base(&mut ev);
         out(ev);
         Outcome::Parsed
     }

@@ -13,12 +13,7 @@ use idlink_parsers::{decoder, Options, Source};
 const SOURCE: Source = Source::CiscoEsa;
 const FILES: &[&str] = &["events.log"];
 /// `metadata.event_code`s that must never come out as fallback events.
-const MUST_MAP: &[&str] = &[
-    "ESA_CONSOLIDATED_LOG_EVENT",
-    "message",
-    "antivirus",
-    "amp",
-];
+const MUST_MAP: &[&str] = &["ESA_CONSOLIDATED_LOG_EVENT", "message", "antivirus", "amp"];
 
 fn samples_dir() -> Option<PathBuf> {
     match std::env::var("IDLINK_SAMPLES") {

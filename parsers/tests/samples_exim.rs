@@ -13,15 +13,7 @@ use idlink_parsers::{decoder, Options, Source};
 const SOURCE: Source = Source::Exim;
 const FILES: &[&str] = &["events.log"];
 /// `metadata.event_code`s that must never come out as fallback events.
-const MUST_MAP: &[&str] = &[
-    "<=",
-    "=>",
-    "->",
-    "**",
-    "==",
-    "rejected",
-    "auth_failed",
-];
+const MUST_MAP: &[&str] = &["<=", "=>", "->", "**", "==", "rejected", "auth_failed"];
 
 fn samples_dir() -> Option<PathBuf> {
     match std::env::var("IDLINK_SAMPLES") {

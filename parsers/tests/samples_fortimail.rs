@@ -13,13 +13,7 @@ use idlink_parsers::{decoder, Options, Source};
 const SOURCE: Source = Source::Fortimail;
 const FILES: &[&str] = &["events.log"];
 /// `metadata.event_code`s that must never come out as fallback events.
-const MUST_MAP: &[&str] = &[
-    "statistics",
-    "spam",
-    "virus",
-    "delivery",
-    "arrival",
-];
+const MUST_MAP: &[&str] = &["statistics", "spam", "virus", "delivery", "arrival"];
 
 fn samples_dir() -> Option<PathBuf> {
     match std::env::var("IDLINK_SAMPLES") {

@@ -13,11 +13,7 @@ use idlink_parsers::{decoder, Options, Source};
 const SOURCE: Source = Source::Spamassassin;
 const FILES: &[&str] = &["events.log"];
 /// `metadata.event_code`s that must never come out as fallback events.
-const MUST_MAP: &[&str] = &[
-    "result",
-    "identified spam",
-    "clean message",
-];
+const MUST_MAP: &[&str] = &["result", "identified spam", "clean message"];
 
 fn samples_dir() -> Option<PathBuf> {
     match std::env::var("IDLINK_SAMPLES") {

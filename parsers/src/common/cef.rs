@@ -201,6 +201,9 @@ mod tests {
         assert_eq!(ext_iter("no pairs").count(), 0);
         assert_eq!(ext_iter("").count(), 0);
         // A trailing backslash does not run past the end.
-        assert_eq!(ext_iter("a=b\\").next().map(|x| x.1.into_owned()), Some("b\\".into()));
+        assert_eq!(
+            ext_iter("a=b\\").next().map(|x| x.1.into_owned()),
+            Some("b\\".into())
+        );
     }
 }

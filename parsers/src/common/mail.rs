@@ -9,11 +9,11 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use crate::common::addr::{domain_is_local, email_domain, is_email, is_ip};
+use crate::common::fallback;
 use crate::ocsf::{
     caption, ClassInfo, Email, Event, Evidences, FindingInfo, Malware, NetworkEndpoint, Product,
     Reporter, Str, DETECTION_FINDING,
 };
-use crate::common::fallback;
 use crate::{ErrorKind, Options, Outcome, ParseError};
 
 /// `security_control` profile name.
@@ -166,7 +166,11 @@ pub fn set_direction(ev: &mut Event<'_>, id: i32) {
 /// external recipient), internal (local only), else unknown. With only
 /// recipients known, a local recipient means inbound and an external one
 /// outbound (the gateway accepted it, so it relays for us).
-pub fn direction<'x>(from: Option<&str>, to: impl Iterator<Item = &'x str>, locals: &[String]) -> i32 {
+pub fn direction<'x>(
+    from: Option<&str>,
+    to: impl Iterator<Item = &'x str>,
+    locals: &[String],
+) -> i32 {
     if locals.is_empty() {
         return direction::UNKNOWN;
     }
@@ -256,7 +260,10 @@ pub fn endpoint<'a>(
 
 /// An `email` object from a sender and recipients, keeping only real
 /// addresses; `None` when none is left (OCSF needs `from` or `to`).
-pub fn email_of<'a>(from: Option<&'a str>, to: impl IntoIterator<Item = &'a str>) -> Option<Email<'a>> {
+pub fn email_of<'a>(
+    from: Option<&'a str>,
+    to: impl IntoIterator<Item = &'a str>,
+) -> Option<Email<'a>> {
     let from = from.and_then(bare_addr);
     let mut tos: Vec<Str<'a>> = Vec::new();
     for t in to {
@@ -383,8 +390,14 @@ pub fn fit_base(ev: &mut Event<'_>) {
     if ev.class_uid != Some(0) {
         return;
     }
-    let src = ev.src_endpoint.take().and_then(|e| serde_json::to_value(e).ok());
-    let dst = ev.dst_endpoint.take().and_then(|e| serde_json::to_value(e).ok());
+    let src = ev
+        .src_endpoint
+        .take()
+        .and_then(|e| serde_json::to_value(e).ok());
+    let dst = ev
+        .dst_endpoint
+        .take()
+        .and_then(|e| serde_json::to_value(e).ok());
     let proto = ev.protocol_name.take();
     let tls = ev.tls.take();
     let u = ev.unmapped();
@@ -434,7 +447,9 @@ pub fn reject(
         vendor_name: Some(b(product.1)),
         ..Default::default()
     };
-    out(fallback::unparsed(record, err, product, log_name, time_ms, opts));
+    out(fallback::unparsed(
+        record, err, product, log_name, time_ms, opts,
+    ));
     Outcome::Unparsed(err)
 }
 

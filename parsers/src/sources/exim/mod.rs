@@ -58,7 +58,9 @@ fn timestamp<'a>(s: &'a str, opts: &Options) -> Option<(i64, &'a str, &'a str)> 
     let mut end = 19;
     let mut ms = 0;
     if s.as_bytes().get(19) == Some(&b'.') {
-        let frac = s.get(20..23).filter(|f| f.bytes().all(|c| c.is_ascii_digit()))?;
+        let frac = s
+            .get(20..23)
+            .filter(|f| f.bytes().all(|c| c.is_ascii_digit()))?;
         ms = frac.parse::<i64>().ok()?;
         end = 23;
     }
@@ -79,7 +81,8 @@ fn timestamp<'a>(s: &'a str, opts: &Options) -> Option<(i64, &'a str, &'a str)> 
 /// An Exim message ID: `1ahrVl-0006mY-79` or `10HmaX-000000005vi-0000`.
 fn is_msgid(s: &str) -> bool {
     let mut parts = s.split('-');
-    let (Some(a), Some(b), Some(c), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(a), Some(b), Some(c), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };
@@ -103,7 +106,10 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn get(&self, k: &str) -> Option<&'a str> {
-        self.items.iter().find(|(key, _)| *key == k).map(|(_, v)| *v)
+        self.items
+            .iter()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -302,7 +308,8 @@ fn line_host(text: &str) -> Host<'_> {
 fn map_line<'a>(ctx: &LineCtx<'a>, msgid: Option<&'a str>, text: &'a str) -> Event<'a> {
     // Message lines: `<=`, `=>`, `->`, `*>`, `**`, `==`.
     if let Some((op, rest)) = text.split_at_checked(2).filter(|(op, r)| {
-        matches!(*op, "<=" | "=>" | "->" | "*>" | "**" | "==") && (r.is_empty() || r.starts_with(' '))
+        matches!(*op, "<=" | "=>" | "->" | "*>" | "**" | "==")
+            && (r.is_empty() || r.starts_with(' '))
     }) {
         let rest = rest.trim_start();
         let (addr, rest) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -311,7 +318,14 @@ fn map_line<'a>(ctx: &LineCtx<'a>, msgid: Option<&'a str>, text: &'a str) -> Eve
         if op == "<=" {
             let mut to: Vec<&str> = f.for_rcpts.clone();
             to.retain(|t| !t.is_empty());
-            ev = email_event(ctx, 2, Some(strip_angle(addr)), to, msgid, "Message Received");
+            ev = email_event(
+                ctx,
+                2,
+                Some(strip_angle(addr)),
+                to,
+                msgid,
+                "Message Received",
+            );
             let h = f.get("H").map(host).unwrap_or_default();
             ev.src_endpoint = host_ep(&h);
             ev.dst_endpoint = f.get("I").map(|i| local(ctx, Some(i)));
@@ -344,7 +358,11 @@ fn map_line<'a>(ctx: &LineCtx<'a>, msgid: Option<&'a str>, text: &'a str) -> Eve
         } else {
             // `=> addr <orig> ...`: the original address in angle brackets
             // follows the final one.
-            let orig = f.words.first().filter(|w| w.starts_with('<')).map(|w| strip_angle(w));
+            let orig = f
+                .words
+                .first()
+                .filter(|w| w.starts_with('<'))
+                .map(|w| strip_angle(w));
             let rcpt = strip_angle(addr);
             let remote = f.get("H").is_some();
             let to: Vec<&str> = if mail::bare_addr(rcpt).is_some() {
@@ -365,7 +383,10 @@ fn map_line<'a>(ctx: &LineCtx<'a>, msgid: Option<&'a str>, text: &'a str) -> Eve
                 "==" => {
                     ev.set_status(99, Some(b("deferred")));
                     security(&mut ev, action::ALLOWED, disposition::DELAYED);
-                    ev.status_detail = f.tail.or_else(|| rest.split_once("defer ").map(|x| x.1)).map(b);
+                    ev.status_detail = f
+                        .tail
+                        .or_else(|| rest.split_once("defer ").map(|x| x.1))
+                        .map(b);
                 }
                 _ => {
                     ev.set_status(1, None);
@@ -404,7 +425,15 @@ fn map_line<'a>(ctx: &LineCtx<'a>, msgid: Option<&'a str>, text: &'a str) -> Eve
         let f = fields(&text[..i]);
         let after = &text[i + 15..];
         let (rcpt, why) = after.split_once(": ").unwrap_or((after, ""));
-        return rejected(ctx, msgid, &f, f.get("F"), Some(strip_angle(rcpt)), why, text);
+        return rejected(
+            ctx,
+            msgid,
+            &f,
+            f.get("F"),
+            Some(strip_angle(rcpt)),
+            why,
+            text,
+        );
     }
     if let Some(i) = text.find("rejected after DATA") {
         let f = fields(&text[..i]);
@@ -437,7 +466,10 @@ fn map_line<'a>(ctx: &LineCtx<'a>, msgid: Option<&'a str>, text: &'a str) -> Eve
             ..Default::default()
         }));
         ev.src_endpoint = host_ep(&peer_host);
-        let i_part = peer.split(" I=").nth(1).map(|x| x.split(' ').next().unwrap_or(x));
+        let i_part = peer
+            .split(" I=")
+            .nth(1)
+            .map(|x| x.split(' ').next().unwrap_or(x));
         ev.dst_endpoint = Some(local(ctx, i_part));
         ev.service = Some(Box::new(Service {
             name: Some(b("smtp")),
@@ -589,7 +621,14 @@ fn rejected<'a>(
     text: &'a str,
 ) -> Event<'a> {
     let from = from.map(strip_angle);
-    let mut ev = email_event(ctx, 2, from, to.into_iter().collect(), msgid, "Message Rejected");
+    let mut ev = email_event(
+        ctx,
+        2,
+        from,
+        to.into_iter().collect(),
+        msgid,
+        "Message Rejected",
+    );
     let h = f.get("H").map(host).unwrap_or_default();
     ev.src_endpoint = host_ep(&h);
     ev.dst_endpoint = Some(local(ctx, f.get("I")));
@@ -637,7 +676,16 @@ impl Decoder for EximDecoder {
         let line: &str = &text;
         let opts = &self.opts;
         if line.trim().is_empty() {
-            return reject(record, ErrorKind::Empty, 0, PRODUCT, LOG_NAME, None, opts, out);
+            return reject(
+                record,
+                ErrorKind::Empty,
+                0,
+                PRODUCT,
+                LOG_NAME,
+                None,
+                opts,
+                out,
+            );
         }
         // A syslog prefix (`host exim[pid]: ` or `date time info exim[pid]: `)
         // before the mainlog line is skipped.
@@ -646,12 +694,25 @@ impl Decoder for EximDecoder {
             if let Some(c) = line[i..].find("]: ") {
                 let after = &line[i + c + 3..];
                 if timestamp(after, opts).is_some() || timestamp(line, opts).is_some() {
-                    body = if timestamp(after, opts).is_some() { after } else { line };
+                    body = if timestamp(after, opts).is_some() {
+                        after
+                    } else {
+                        line
+                    };
                 }
             }
         }
         let Some((time_ms, ts, mut rest)) = timestamp(body, opts) else {
-            return reject(record, ErrorKind::Timestamp, 0, PRODUCT, LOG_NAME, None, opts, out);
+            return reject(
+                record,
+                ErrorKind::Timestamp,
+                0,
+                PRODUCT,
+                LOG_NAME,
+                None,
+                opts,
+                out,
+            );
         };
         if let Some(i) = rest.find("exim[") {
             if let Some(c) = rest[i..].find("]: ") {
@@ -705,7 +766,10 @@ mod tests {
         assert!(!is_msgid("SMTP"));
         let o = Options::default();
         let (t, ts, rest) = timestamp("2017-07-30 18:51:05.712 x", &o).unwrap();
-        assert_eq!((t, ts, rest), (1_501_440_665_712, "2017-07-30 18:51:05.712", "x"));
+        assert_eq!(
+            (t, ts, rest),
+            (1_501_440_665_712, "2017-07-30 18:51:05.712", "x")
+        );
         let (t, _, _) = timestamp("2017-07-30 18:51:05 +0100 x", &o).unwrap();
         assert_eq!(t, 1_501_437_065_000);
         assert!(timestamp("mail.example.com exim", &o).is_none());
@@ -714,12 +778,23 @@ mod tests {
     #[test]
     fn field_lists() {
         let f = fields("H=mx.example.net (helo.example.net) [192.0.2.1]:25 I=[192.0.2.2]:25 P=esmtps X=TLS1.3 K S=123 id=abc@x for a@b.test c@d.test");
-        assert_eq!(f.get("H"), Some("mx.example.net (helo.example.net) [192.0.2.1]:25"));
+        assert_eq!(
+            f.get("H"),
+            Some("mx.example.net (helo.example.net) [192.0.2.1]:25")
+        );
         assert_eq!(f.get("S"), Some("123"));
         assert_eq!(f.flags, vec!["K"]);
         assert_eq!(f.for_rcpts, vec!["a@b.test", "c@d.test"]);
         let h = host("mx.example.net (helo) [192.0.2.1]:25");
-        assert_eq!((h.name, h.helo, h.ip, h.port), (Some("mx.example.net"), Some("helo"), Some("192.0.2.1"), Some(25)));
+        assert_eq!(
+            (h.name, h.helo, h.ip, h.port),
+            (
+                Some("mx.example.net"),
+                Some("helo"),
+                Some("192.0.2.1"),
+                Some(25)
+            )
+        );
         let h = host("(x) [ip4.ip4.ip4.ip4]");
         assert_eq!((h.ip, h.ip_raw), (None, Some("ip4.ip4.ip4.ip4")));
         let f = fields("R=r1 T=smtp: error text");

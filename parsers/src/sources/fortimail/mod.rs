@@ -23,8 +23,8 @@ use std::borrow::Cow;
 use chrono::{NaiveDate, NaiveTime};
 
 use crate::common::mail::{
-    self, action, b, disposition, new_event, other_activity, put, reject, security,
-    set_direction, vendor, Detection, LineCtx,
+    self, action, b, disposition, new_event, other_activity, put, reject, security, set_direction,
+    vendor, Detection, LineCtx,
 };
 use crate::ocsf::{Email, Event, File, Str, Url, BASE_EVENT, EMAIL_ACTIVITY};
 use crate::sources::sendmail;
@@ -48,7 +48,7 @@ pub fn pairs(s: &str) -> Vec<(&str, &str)> {
     let mut out = Vec::with_capacity(16);
     let mut rest = s.trim_start();
     // A syslog `<PRI>` or header before the first pair is skipped.
-    if let Some(i) = rest.find(|c: char| c == '=') {
+    if let Some(i) = rest.find('=') {
         let start = rest[..i].rfind(' ').map(|p| p + 1).unwrap_or(0);
         rest = &rest[start..];
     }
@@ -185,7 +185,11 @@ fn parse_scan(msg: &str) -> Scan<'_> {
         let rest = &msg[i + 17..];
         let (url, cat) = rest.split_once(", category: ").unwrap_or((rest, ""));
         s.url = Some(url.trim());
-        let cat = cat.split(", id:").next().unwrap_or(cat).trim_end_matches('.');
+        let cat = cat
+            .split(", id:")
+            .next()
+            .unwrap_or(cat)
+            .trim_end_matches('.');
         s.category = (!cat.is_empty()).then_some(cat);
         s.detected = true;
     } else if let Some(r) = msg.strip_prefix("File ") {
@@ -224,7 +228,12 @@ fn url_of(u: &str) -> Url<'_> {
     }
 }
 
-fn map_scan<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], typ: &'a str, out: &mut dyn FnMut(Event<'_>)) {
+fn map_scan<'a>(
+    ctx: &LineCtx<'a>,
+    p: &[(&'a str, &'a str)],
+    typ: &'a str,
+    out: &mut dyn FnMut(Event<'_>),
+) {
     let msg = get(p, "msg").unwrap_or("");
     let scan = parse_scan(msg);
     let session = non_empty(get(p, "session_id"));
@@ -266,7 +275,14 @@ fn map_scan<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], typ: &'a str, out: 
         }
         None => {
             let mut ev = new_event(ctx, &BASE_EVENT, 99);
-            other_activity(&mut ev, if typ == "virus" { "Sandbox Scan" } else { "Content Scan" });
+            other_activity(
+                &mut ev,
+                if typ == "virus" {
+                    "Sandbox Scan"
+                } else {
+                    "Content Scan"
+                },
+            );
             let m = vendor(&mut ev, "fortimail");
             if let Some(f) = scan.file {
                 put(m, "file_name", f);
@@ -277,7 +293,11 @@ fn map_scan<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], typ: &'a str, out: 
             ev
         }
     };
-    ev.src_endpoint = mail::endpoint(non_empty(get(p, "client_name")), non_empty(get(p, "client_ip")), None);
+    ev.src_endpoint = mail::endpoint(
+        non_empty(get(p, "client_name")),
+        non_empty(get(p, "client_ip")),
+        None,
+    );
     ev.dst_endpoint = mail::endpoint(None, non_empty(get(p, "dst_ip")), None);
     ev.message = Some(b(msg));
     ev.set_status(1, None);
@@ -295,7 +315,11 @@ fn map_scan<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], typ: &'a str, out: 
         ev.set_severity(if scan.kind == "Malware" { 4 } else { 2 });
         if scan.kind == "Malware" {
             let mut m = mail::malware(
-                Cow::Owned(format!("{} {}", scan.engine.unwrap_or("FortiMail"), scan.result.unwrap_or("detected"))),
+                Cow::Owned(format!(
+                    "{} {}",
+                    scan.engine.unwrap_or("FortiMail"),
+                    scan.result.unwrap_or("detected")
+                )),
                 "FortiMail",
             );
             m.files = files.clone();
@@ -315,7 +339,23 @@ fn map_scan<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], typ: &'a str, out: 
             put(m, "scan_result", r);
         }
     }
-    keep_rest(&mut ev, p, &[COMMON, &["from", "to", "subject", "session_id", "client_name", "client_ip", "dst_ip"]].concat());
+    keep_rest(
+        &mut ev,
+        p,
+        &[
+            COMMON,
+            &[
+                "from",
+                "to",
+                "subject",
+                "session_id",
+                "client_name",
+                "client_ip",
+                "dst_ip",
+            ],
+        ]
+        .concat(),
+    );
     out(ev);
     if scan.detected {
         let what = scan.file.or(scan.url).unwrap_or("message");
@@ -352,7 +392,11 @@ fn map_statistics<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], out: &mut dyn
             e.message_uid = non_empty(get(p, "message_id")).map(|m| b(m.trim_matches(['<', '>'])));
             e.size = get(p, "message_length").and_then(|s| s.parse().ok());
             let d = dir.unwrap_or_else(|| {
-                mail::direction(e.from.as_deref(), e.to.iter().map(|t| t.as_ref()), &ctx.opts.local_domains)
+                mail::direction(
+                    e.from.as_deref(),
+                    e.to.iter().map(|t| t.as_ref()),
+                    &ctx.opts.local_domains,
+                )
             });
             set_direction(&mut ev, d);
             ev.email = Some(Box::new(e));
@@ -370,7 +414,11 @@ fn map_statistics<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], out: &mut dyn
     security(&mut ev, a, d);
     ev.set_status(st, (st == 99).then(|| b("deferred")));
     ev.status_detail = non_empty(get(p, "disposition")).map(b);
-    ev.src_endpoint = mail::endpoint(non_empty(get(p, "client_name")), non_empty(get(p, "client_ip")), None);
+    ev.src_endpoint = mail::endpoint(
+        non_empty(get(p, "client_name")),
+        non_empty(get(p, "client_ip")),
+        None,
+    );
     ev.dst_endpoint = mail::endpoint(None, non_empty(get(p, "dst_ip")), None);
     if let Some(pol) = non_empty(get(p, "polid")) {
         ev.policy = Some(Box::new(crate::ocsf::Policy {
@@ -389,7 +437,23 @@ fn map_statistics<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], out: &mut dyn
     keep_rest(
         &mut ev,
         p,
-        &[COMMON, &["from", "to", "subject", "session_id", "client_name", "client_ip", "dst_ip", "message_id", "message_length", "polid", "virus"]].concat(),
+        &[
+            COMMON,
+            &[
+                "from",
+                "to",
+                "subject",
+                "session_id",
+                "client_name",
+                "client_ip",
+                "dst_ip",
+                "message_id",
+                "message_length",
+                "polid",
+                "virus",
+            ],
+        ]
+        .concat(),
     );
     let virus = non_empty(get(p, "virus"));
     let flagged = classifier.filter(|c| !c.eq_ignore_ascii_case("not spam"));
@@ -424,7 +488,13 @@ fn map_statistics<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], out: &mut dyn
         }
     };
     if finding.is_some() && ev.severity_id < Some(4) {
-        ev.set_severity(if flagged.is_some_and(|c| c.to_ascii_lowercase().contains("spam")) { 2 } else { 4 });
+        ev.set_severity(
+            if flagged.is_some_and(|c| c.to_ascii_lowercase().contains("spam")) {
+                2
+            } else {
+                4
+            },
+        );
     }
     mail::fit_base(&mut ev);
     out(ev);
@@ -439,7 +509,16 @@ impl Decoder for FortimailDecoder {
         let line: &str = &text;
         let opts = &self.opts;
         if line.trim().is_empty() {
-            return reject(record, ErrorKind::Empty, 0, PRODUCT, LOG_NAME, None, opts, out);
+            return reject(
+                record,
+                ErrorKind::Empty,
+                0,
+                PRODUCT,
+                LOG_NAME,
+                None,
+                opts,
+                out,
+            );
         }
         let p = pairs(line);
         let typ = get(&p, "type");
@@ -447,7 +526,16 @@ impl Decoder for FortimailDecoder {
         let time = get(&p, "time");
         let time_ms = time_of(date, time, opts);
         if time.is_some() && time_ms.is_none() {
-            return reject(record, ErrorKind::Timestamp, 0, PRODUCT, LOG_NAME, None, opts, out);
+            return reject(
+                record,
+                ErrorKind::Timestamp,
+                0,
+                PRODUCT,
+                LOG_NAME,
+                None,
+                opts,
+                out,
+            );
         }
         let original: Option<Str<'_>> = match (date, time) {
             (Some(d), Some(t)) => Some(Cow::Owned(format!("{d} {t}"))),
@@ -488,18 +576,30 @@ impl Decoder for FortimailDecoder {
                 let (qid, rest) = sendmail::split_qid(line);
                 let msg = sendmail::parse(rest);
                 if matches!(msg, sendmail::Msg::Log(_)) {
-                    return reject(record, ErrorKind::UnknownMessage, 0, PRODUCT, LOG_NAME, None, opts, out);
+                    return reject(
+                        record,
+                        ErrorKind::UnknownMessage,
+                        0,
+                        PRODUCT,
+                        LOG_NAME,
+                        None,
+                        opts,
+                        out,
+                    );
                 }
-                finish(sendmail::map(&ctx, qid, &msg, "fortimail"), &original, &code, out);
+                finish(
+                    sendmail::map(&ctx, qid, &msg, "fortimail"),
+                    &original,
+                    &code,
+                    out,
+                );
             }
-            Some("statistics") | Some("history") => map_statistics(&ctx, &p, &mut |ev| {
+            Some("statistics") | Some("history") => {
+                map_statistics(&ctx, &p, &mut |ev| finish(ev, &original, &code, out))
+            }
+            Some("spam") | Some("virus") => map_scan(&ctx, &p, typ.unwrap_or(""), &mut |ev| {
                 finish(ev, &original, &code, out)
             }),
-            Some("spam") | Some("virus") => {
-                map_scan(&ctx, &p, typ.unwrap_or(""), &mut |ev| {
-                    finish(ev, &original, &code, out)
-                })
-            }
             Some("event") if get(&p, "subtype") == Some("smtp") => {
                 let msg_text = get(&p, "msg").unwrap_or("");
                 let session = non_empty(get(&p, "session_id"));
@@ -540,18 +640,29 @@ mod tests {
 
     #[test]
     fn scans() {
-        let s = parse_scan("File name: file.ppt(checksum:122452), scanned by Antivirus Scanner(detected)");
-        assert_eq!((s.file, s.checksum, s.detected), (Some("file.ppt"), Some("122452"), true));
-        let s = parse_scan("FortiGuard-WebFilter identified URL: url.fr, category: Spam URLs, id: 86.");
+        let s = parse_scan(
+            "File name: file.ppt(checksum:122452), scanned by Antivirus Scanner(detected)",
+        );
+        assert_eq!(
+            (s.file, s.checksum, s.detected),
+            (Some("file.ppt"), Some("122452"), true)
+        );
+        let s =
+            parse_scan("FortiGuard-WebFilter identified URL: url.fr, category: Spam URLs, id: 86.");
         assert_eq!((s.url, s.category), (Some("url.fr"), Some("Spam URLs")));
-        let s = parse_scan("URL https://x.test/a has been scanned by FortiSandbox. Scan result: rating=CLEAN");
+        let s = parse_scan(
+            "URL https://x.test/a has been scanned by FortiSandbox. Scan result: rating=CLEAN",
+        );
         assert_eq!((s.url, s.detected), (Some("https://x.test/a"), false));
     }
 
     #[test]
     fn times() {
         let o = Options::default();
-        assert_eq!(time_of(Some("2026-01-02"), Some("00:00:01.5"), &o), Some(1_767_312_001_500));
+        assert_eq!(
+            time_of(Some("2026-01-02"), Some("00:00:01.5"), &o),
+            Some(1_767_312_001_500)
+        );
         assert_eq!(time_of(None, Some("00:00:01"), &o), Some(1000));
         assert_eq!(time_of(None, Some("xx"), &o), None);
     }

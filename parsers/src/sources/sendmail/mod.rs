@@ -415,11 +415,7 @@ pub fn map<'a>(ctx: &LineCtx<'a>, qid: Option<&'a str>, msg: &Msg<'a>, vkey: &st
                     e.uid = qid.map(b);
                     set_direction(
                         &mut ev,
-                        mail::direction(
-                            e.from.as_deref(),
-                            e.to.iter().map(|t| t.as_ref()),
-                            locals,
-                        ),
+                        mail::direction(e.from.as_deref(), e.to.iter().map(|t| t.as_ref()), locals),
                     );
                     ev.email = Some(Box::new(e));
                     ev.message_trace_uid = qid.map(b);
@@ -627,7 +623,16 @@ impl Decoder for SendmailDecoder {
         let line: &str = &text;
         let opts = &self.opts;
         if line.trim().is_empty() {
-            return reject(record, ErrorKind::Empty, 0, PRODUCT, LOG_NAME, None, opts, out);
+            return reject(
+                record,
+                ErrorKind::Empty,
+                0,
+                PRODUCT,
+                LOG_NAME,
+                None,
+                opts,
+                out,
+            );
         }
         // fail2ban-style `Jun 17 14:37:39 <mail.notice> host sm-mta[1]:`: drop
         // the facility tag after the timestamp.
@@ -648,18 +653,54 @@ impl Decoder for SendmailDecoder {
         let (h, msg) = parse_header(line_for_header, &mut self.tc);
         let at = line_for_header.len() - msg.len();
         if h.bad_timestamp {
-            return reject(record, ErrorKind::Timestamp, 0, PRODUCT, LOG_NAME, None, opts, out);
+            return reject(
+                record,
+                ErrorKind::Timestamp,
+                0,
+                PRODUCT,
+                LOG_NAME,
+                None,
+                opts,
+                out,
+            );
         }
         match h.app_name {
             Some(app) if is_sendmail_program(app) => {}
             Some(_) => {
-                return reject(record, ErrorKind::NotThisSource, at, PRODUCT, LOG_NAME, h.time_ms, opts, out)
+                return reject(
+                    record,
+                    ErrorKind::NotThisSource,
+                    at,
+                    PRODUCT,
+                    LOG_NAME,
+                    h.time_ms,
+                    opts,
+                    out,
+                )
             }
             None if h.format == HeaderFormat::None || h.format == HeaderFormat::BareTag => {
-                return reject(record, ErrorKind::Header, 0, PRODUCT, LOG_NAME, h.time_ms, opts, out)
+                return reject(
+                    record,
+                    ErrorKind::Header,
+                    0,
+                    PRODUCT,
+                    LOG_NAME,
+                    h.time_ms,
+                    opts,
+                    out,
+                )
             }
             None => {
-                return reject(record, ErrorKind::UnknownMessage, at, PRODUCT, LOG_NAME, h.time_ms, opts, out)
+                return reject(
+                    record,
+                    ErrorKind::UnknownMessage,
+                    at,
+                    PRODUCT,
+                    LOG_NAME,
+                    h.time_ms,
+                    opts,
+                    out,
+                )
             }
         }
         let ctx = LineCtx {
@@ -707,7 +748,10 @@ mod tests {
     #[test]
     fn relays() {
         let (e, f) = relay("host.example.test [192.0.2.9] (may be forged)");
-        assert_eq!((e.hostname, e.ip, f), (Some("host.example.test"), Some("192.0.2.9"), true));
+        assert_eq!(
+            (e.hostname, e.ip, f),
+            (Some("host.example.test"), Some("192.0.2.9"), true)
+        );
         let (e, _) = relay("[192.0.2.9]");
         assert_eq!((e.hostname, e.ip), (None, Some("192.0.2.9")));
         let (e, _) = relay("example.com [IPv6:2001:DB8::1]");
@@ -719,17 +763,33 @@ mod tests {
     #[test]
     fn messages() {
         assert!(matches!(parse("from=<a@b.test>, size=1"), Msg::From(_)));
-        assert!(matches!(parse("<x@y.test>... User unknown"), Msg::RcptError { addr: "x@y.test", .. }));
+        assert!(matches!(
+            parse("<x@y.test>... User unknown"),
+            Msg::RcptError {
+                addr: "x@y.test",
+                ..
+            }
+        ));
         assert!(matches!(
             parse("[192.0.2.1]: EXPN root [rejected]"),
-            Msg::Conn { kind: ConnKind::ExpnVrfy, peer: "[192.0.2.1]", .. }
+            Msg::Conn {
+                kind: ConnKind::ExpnVrfy,
+                peer: "[192.0.2.1]",
+                ..
+            }
         ));
         assert!(matches!(
             parse("AUTH failure (LOGIN): authentication failure (-13) SASL(-13): x, relay=h [192.0.2.1]"),
             Msg::Auth { ok: false, mech: Some("LOGIN"), .. }
         ));
         assert!(matches!(parse("starting daemon"), Msg::Log(_)));
-        assert_eq!(split_qid("s1P819mk027713: x"), (Some("s1P819mk027713"), "x"));
-        assert_eq!(split_qid("ruleset=check_relay, a"), (None, "ruleset=check_relay, a"));
+        assert_eq!(
+            split_qid("s1P819mk027713: x"),
+            (Some("s1P819mk027713"), "x")
+        );
+        assert_eq!(
+            split_qid("ruleset=check_relay, a"),
+            (None, "ruleset=check_relay, a")
+        );
     }
 }

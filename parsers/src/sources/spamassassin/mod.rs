@@ -86,7 +86,10 @@ fn parse_result(s: &str) -> Option<Verdict<'_>> {
         spam: flag == "Y",
         score: score.parse().ok(),
         required: None,
-        tests: tests.split(',').filter(|t| !t.is_empty() && *t != "-").collect(),
+        tests: tests
+            .split(',')
+            .filter(|t| !t.is_empty() && *t != "-")
+            .collect(),
         info,
     })
 }
@@ -109,7 +112,10 @@ fn parse_summary(s: &str) -> Option<Verdict<'_>> {
             info.push(("scantime", secs.split(' ').next().unwrap_or("")));
         }
         if let Some((_, bytes)) = t.rsplit_once(", ") {
-            info.push(("size", bytes.trim_end_matches('.').split(' ').next().unwrap_or("")));
+            info.push((
+                "size",
+                bytes.trim_end_matches('.').split(' ').next().unwrap_or(""),
+            ));
         }
     }
     Some(Verdict {
@@ -237,7 +243,9 @@ fn verdict_events<'a>(ctx: &LineCtx<'a>, v: &Verdict<'a>, out: &mut dyn FnMut(Ev
             action::OBSERVED,
             disposition::TAGGED,
         );
-        if let Some(serde_json::Value::Object(d)) = f.evidences.first_mut().and_then(|e| e.data.as_mut()) {
+        if let Some(serde_json::Value::Object(d)) =
+            f.evidences.first_mut().and_then(|e| e.data.as_mut())
+        {
             put_opt(d, "user", user);
         }
         let m = vendor(&mut f, "spamassassin");
@@ -255,19 +263,55 @@ impl Decoder for SpamdDecoder {
         let line: &str = &text;
         let opts = &self.opts;
         if line.trim().is_empty() {
-            return reject(record, ErrorKind::Empty, 0, PRODUCT, LOG_NAME, None, opts, out);
+            return reject(
+                record,
+                ErrorKind::Empty,
+                0,
+                PRODUCT,
+                LOG_NAME,
+                None,
+                opts,
+                out,
+            );
         }
         let (h, msg) = parse_header(line, &mut self.tc);
         let at = line.len() - msg.len();
         if h.bad_timestamp {
-            return reject(record, ErrorKind::Timestamp, 0, PRODUCT, LOG_NAME, None, opts, out);
+            return reject(
+                record,
+                ErrorKind::Timestamp,
+                0,
+                PRODUCT,
+                LOG_NAME,
+                None,
+                opts,
+                out,
+            );
         }
         let prog = h.app_name.map(|a| a.rsplit('/').next().unwrap_or(a));
         if !matches!(prog, None | Some("spamd" | "spamc" | "spamassassin")) {
-            return reject(record, ErrorKind::NotThisSource, at, PRODUCT, LOG_NAME, h.time_ms, opts, out);
+            return reject(
+                record,
+                ErrorKind::NotThisSource,
+                at,
+                PRODUCT,
+                LOG_NAME,
+                h.time_ms,
+                opts,
+                out,
+            );
         }
         let Some(parsed) = parse_line(msg) else {
-            return reject(record, ErrorKind::UnknownMessage, at, PRODUCT, LOG_NAME, h.time_ms, opts, out);
+            return reject(
+                record,
+                ErrorKind::UnknownMessage,
+                at,
+                PRODUCT,
+                LOG_NAME,
+                h.time_ms,
+                opts,
+                out,
+            );
         };
         let ctx = LineCtx {
             time_ms: h.time_ms.unwrap_or(opts.reference_time_ms),
@@ -328,7 +372,10 @@ mod tests {
 
     #[test]
     fn result_line() {
-        let l = parse_line("spamd: result: Y 12 - A,B scantime=2.9,size=5,user=u,mid=<x@y>,autolearn=no").unwrap();
+        let l = parse_line(
+            "spamd: result: Y 12 - A,B scantime=2.9,size=5,user=u,mid=<x@y>,autolearn=no",
+        )
+        .unwrap();
         match l {
             Line::Verdict(v) => {
                 assert!(v.spam);
@@ -342,12 +389,26 @@ mod tests {
 
     #[test]
     fn summary_and_chatter() {
-        let l = parse_line("spamd: identified spam (7.2/5.0) for bob:1000 in 2.9 seconds, 123 bytes.");
+        let l =
+            parse_line("spamd: identified spam (7.2/5.0) for bob:1000 in 2.9 seconds, 123 bytes.");
         assert!(matches!(l, Some(Line::Verdict(Verdict { spam: true, .. }))));
         let l = parse_line("spamd: connection from localhost [127.0.0.1]:40000 to port 783, fd 5");
-        assert!(matches!(l, Some(Line::Connection { ip: Some("127.0.0.1"), port: Some(40000), .. })));
+        assert!(matches!(
+            l,
+            Some(Line::Connection {
+                ip: Some("127.0.0.1"),
+                port: Some(40000),
+                ..
+            })
+        ));
         let l = parse_line("dns: new_dns_packet: x");
-        assert!(matches!(l, Some(Line::Log { facility: "dns", .. })));
+        assert!(matches!(
+            l,
+            Some(Line::Log {
+                facility: "dns",
+                ..
+            })
+        ));
         assert_eq!(parse_line("hello world"), None);
         assert_eq!(parse_line("result: Q 1 - -"), None);
     }
@@ -357,10 +418,18 @@ mod tests {
         let opts = Options::default();
         let mut d = decoder(&opts);
         let mut n = Vec::new();
-        let o = d.decode(b"2019-09-10T16:23:03+02:00 h spamd[1]: spamd: result: Y 9 - X mid=<m@x.test>", 0, &mut |e| n.push(e.class_uid));
+        let o = d.decode(
+            b"2019-09-10T16:23:03+02:00 h spamd[1]: spamd: result: Y 9 - X mid=<m@x.test>",
+            0,
+            &mut |e| n.push(e.class_uid),
+        );
         assert!(o.is_parsed());
         assert_eq!(n, vec![Some(0), Some(2004)]);
-        let o = d.decode(b"Jan  1 00:00:00 h postfix/smtpd[1]: connect", 0, &mut |_| {});
+        let o = d.decode(
+            b"Jan  1 00:00:00 h postfix/smtpd[1]: connect",
+            0,
+            &mut |_| {},
+        );
         assert!(!o.is_parsed());
         let o = d.decode(b"\xff\xfe", 0, &mut |_| {});
         assert!(!o.is_parsed());

@@ -1,12 +1,14 @@
 //! Pieces shared by several sources: syslog headers, timestamps, key=value
-//! lists, e-mail address and endpoint helpers, JSON helpers, and the
-//! fallback event.
+//! lists, e-mail address and endpoint helpers, JSON helpers, CEF records,
+//! mail event helpers, and the fallback event.
 
 pub mod addr;
+pub mod cef;
 pub mod fallback;
 pub mod json;
 pub mod jtree;
 pub mod kv;
+pub mod mail;
 pub mod mailjson;
 pub mod syslog;
 pub mod time;

@@ -6,10 +6,13 @@
 
 pub mod auth0;
 pub mod aws_cloudtrail;
+pub mod cisco_esa;
 pub mod duo;
 pub mod entra_audit;
 pub mod entra_signin;
 pub mod exchange_message_trace;
+pub mod exim;
+pub mod fortimail;
 pub mod google_workspace;
 pub mod keycloak;
 pub mod m365_audit;
@@ -17,6 +20,8 @@ pub mod m365_defender_email;
 pub mod okta;
 pub mod postfix;
 pub mod proofpoint_tap;
+pub mod sendmail;
+pub mod spamassassin;
 
 use crate::{Decoder, Options};
 
@@ -52,6 +57,16 @@ pub enum Source {
     ProofpointTap,
     /// Exchange Online message trace rows.
     ExchangeMessageTrace,
+    /// Cisco Secure Email Gateway (IronPort ESA) text mail logs and CEF.
+    CiscoEsa,
+    /// Fortinet FortiMail key=value syslog.
+    Fortimail,
+    /// Exim mainlog lines.
+    Exim,
+    /// Sendmail / sm-mta syslog lines.
+    Sendmail,
+    /// SpamAssassin spamd syslog lines.
+    Spamassassin,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -80,6 +95,11 @@ impl Source {
         Source::M365DefenderEmail,
         Source::ProofpointTap,
         Source::ExchangeMessageTrace,
+        Source::CiscoEsa,
+        Source::Fortimail,
+        Source::Exim,
+        Source::Sendmail,
+        Source::Spamassassin,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -98,6 +118,11 @@ impl Source {
             Source::M365DefenderEmail => "m365-defender-email",
             Source::ProofpointTap => "proofpoint-tap",
             Source::ExchangeMessageTrace => "exchange-message-trace",
+            Source::CiscoEsa => "cisco-esa",
+            Source::Fortimail => "fortimail",
+            Source::Exim => "exim",
+            Source::Sendmail => "sendmail",
+            Source::Spamassassin => "spamassassin",
         }
     }
 
@@ -121,6 +146,11 @@ impl Source {
             Source::M365DefenderEmail => Framing::Json,
             Source::ProofpointTap => Framing::Json,
             Source::ExchangeMessageTrace => Framing::Json,
+            Source::CiscoEsa => Framing::Lines,
+            Source::Fortimail => Framing::Lines,
+            Source::Exim => Framing::Lines,
+            Source::Sendmail => Framing::Lines,
+            Source::Spamassassin => Framing::Lines,
         }
     }
 }
@@ -151,5 +181,10 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::ExchangeMessageTrace => Box::new(
             exchange_message_trace::ExchangeMessageTraceDecoder::new(opts.clone()),
         ),
+        Source::CiscoEsa => cisco_esa::decoder(opts),
+        Source::Fortimail => fortimail::decoder(opts),
+        Source::Exim => exim::decoder(opts),
+        Source::Sendmail => sendmail::decoder(opts),
+        Source::Spamassassin => spamassassin::decoder(opts),
     }
 }

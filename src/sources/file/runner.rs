@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use idlink_parsers::sources::Framing;
 use idlink_parsers::Options;
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 
 use super::checkpoint::{Entry, Store};
 use super::tailer::{Chunk, Tailer};
@@ -100,6 +101,7 @@ struct Runner {
     last_safe: HashMap<FileKey, (u64, u8)>,
     unparsed_seen: u64,
     saved_generation: u64,
+    last_save: Instant,
 }
 
 impl Runner {
@@ -139,6 +141,7 @@ impl Runner {
             last_safe: HashMap::new(),
             unparsed_seen: 0,
             saved_generation: 0,
+            last_save: Instant::now(),
         }
     }
 
@@ -146,7 +149,6 @@ impl Runner {
         let id = self.cfg.id.clone();
         let mut last_scan: Option<Instant> = None;
         let mut last_data = Instant::now();
-        let mut last_save = Instant::now();
         loop {
             if self.ctx.shutdown.load(Ordering::Acquire) {
                 break;
@@ -178,11 +180,7 @@ impl Runner {
                 }
                 std::thread::sleep(self.cfg.poll_interval);
             }
-            if last_save.elapsed() >= Duration::from_secs(1) {
-                self.save();
-                last_save = Instant::now();
-                telemetry::open_files(&id, self.tailer.open_files());
-            }
+            self.upkeep();
         }
         // Drain: what the parser holds goes out, then wait for the sinks.
         self.flush_held();
@@ -298,11 +296,36 @@ impl Runner {
             events,
             ack,
         };
-        for out in &self.ctx.outputs {
-            if out.blocking_send(batch.clone()).is_err() {
-                // The sink stopped: this batch is not delivered there.
-                batch.ack.fail();
+        let outputs = self.ctx.outputs.clone();
+        for out in &outputs {
+            let mut item = batch.clone();
+            // A full channel is the backpressure: wait, but keep writing
+            // checkpoints for what the sinks do acknowledge meanwhile.
+            loop {
+                match out.try_send(item) {
+                    Ok(()) => break,
+                    Err(TrySendError::Full(b)) => {
+                        item = b;
+                        self.upkeep();
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(TrySendError::Closed(b)) => {
+                        // The sink stopped: this batch is not delivered there.
+                        b.ack.fail();
+                        break;
+                    }
+                }
             }
+        }
+    }
+
+    /// Periodic work that must go on even while a sink holds the source
+    /// back: the checkpoint, once a second.
+    fn upkeep(&mut self) {
+        if self.last_save.elapsed() >= Duration::from_secs(1) {
+            self.save();
+            self.last_save = Instant::now();
+            telemetry::open_files(&self.cfg.id, self.tailer.open_files());
         }
     }
 

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+mod agent_process;
+use agent_process::Agent;
 use std::time::{Duration, Instant};
 
 fn config(dir: &Path) -> std::path::PathBuf {
@@ -31,16 +34,8 @@ path = "{d}/out.ndjson"
     p
 }
 
-fn spawn(cfg: &Path, once: bool) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idlink"));
-    cmd.arg("run").arg("--config").arg(cfg);
-    if once {
-        cmd.arg("--once");
-    }
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+fn spawn(cfg: &Path, once: bool) -> Agent {
+    Agent::run(cfg, once)
 }
 
 fn append(dir: &Path, tag: &str, n: usize) -> Vec<String> {
@@ -79,7 +74,7 @@ fn wait_for(dir: &Path, n: usize) {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
+fn signal(child: &Agent, sig: &str) {
     let ok = Command::new("kill")
         .arg(sig)
         .arg(child.id().to_string())

@@ -3,16 +3,18 @@
 //! killed (-9) and restarted against a new receiver, and every line
 //! arrives.
 
+mod agent_process;
 mod sinks_support;
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use agent_process::Agent;
 use sinks_support::*;
 
 fn raw_lines(body: &[u8]) -> Vec<String> {
@@ -91,14 +93,7 @@ request.retry_max_backoff_secs = 0.2
         ),
     )
     .unwrap();
-    let bin = env!("CARGO_BIN_EXE_idlink");
-    let mut agent = Command::new(bin)
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut agent = Agent::run(&cfg, false);
     for group in lines.chunks(30) {
         for l in group {
             writeln!(f, "{l}").unwrap();
@@ -151,13 +146,7 @@ request.retry_max_backoff_secs = 0.2
         g.lock().unwrap().extend(raw_lines(&req.body));
         status(200, "")
     });
-    let mut agent = Command::new(bin)
-        .args(["run", "--once", "--config"])
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut agent = Agent::run(&cfg, true);
     let start = Instant::now();
     loop {
         if let Some(s) = agent.try_wait().unwrap() {

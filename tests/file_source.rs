@@ -406,3 +406,33 @@ fn bad_json_is_reported_not_dropped() {
         "{bad}"
     );
 }
+
+#[test]
+fn files_that_start_alike_are_still_two_files() {
+    let lab = Lab::new();
+    // Two daemons started in the same second log the same first line.
+    let head = "+++ Started at Sun Nov 22 12:31:50 2026".to_string();
+    let a = [vec![head.clone()], lines("cd", 0..5)].concat();
+    let b = [vec![head.clone()], lines("mt", 0..7)].concat();
+    lab.append("app.log.a", a.clone());
+    lab.append("app.log.b", b.clone());
+    lab.run_once("");
+    let got = lab.received();
+    assert_eq!(
+        got.get(&head),
+        Some(&2),
+        "the shared first line is in both files"
+    );
+    for l in a.iter().chain(&b).filter(|l| **l != head) {
+        assert_eq!(got.get(l), Some(&1), "{l}");
+    }
+    // Both are remembered apart: a restart reads neither again.
+    lab.append("app.log.b", lines("mt-more", 0..2));
+    lab.run_once("");
+    let again = lab.received();
+    assert_eq!(again.get(&head), Some(&2));
+    assert_eq!(
+        again.values().sum::<usize>(),
+        got.values().sum::<usize>() + 2
+    );
+}

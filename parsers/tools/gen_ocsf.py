@@ -153,7 +153,7 @@ def main():
     out.append("    /// `class_name`.\n    pub name: &'static str,")
     out.append("    /// `category_uid`.\n    pub category_uid: i32,")
     out.append("    /// `category_name`.\n    pub category_name: &'static str,")
-    out.append("    /// `(activity_id, caption)` pairs.\n    pub activities: &'static [(i32, &'static str)],")
+    out.append("    /// `(activity_id, caption, type_name)` triples.\n    pub activities: &'static [(i32, &'static str, &'static str)],")
     out.append("}")
     out.append("")
     for cname in CLASSES:
@@ -162,7 +162,7 @@ def main():
         cat_name = c.get("category_name", "Uncategorized")
         acts = sorted((int(k), v["caption"]) for k, v in
                       c["attributes"]["activity_id"].get("enum", {}).items())
-        acts_s = ", ".join(f'({k}, "{v}")' for k, v in acts)
+        acts_s = ", ".join(f'({k}, "{v}", "{c["caption"]}: {v}")' for k, v in acts)
         out.append(f"/// {c['caption']} ({c['uid']}).")
         out.append(f"pub const {cname.upper()}: ClassInfo = ClassInfo {{ uid: {c['uid']}, "
                    f"name: \"{c['caption']}\", category_uid: {cat_uid}, "

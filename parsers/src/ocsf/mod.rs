@@ -55,11 +55,14 @@ impl<'a> Event<'a> {
     /// filled from the schema; an activity the schema does not know becomes
     /// 99 Other.
     pub fn new(class: &ClassInfo, activity_id: i32, time: i64) -> Self {
-        let (activity_id, activity) =
-            match class.activities.iter().find(|(id, _)| *id == activity_id) {
-                Some(&(id, name)) => (id, name),
-                None => (99, "Other"),
-            };
+        let (activity_id, activity, type_name) = match class
+            .activities
+            .iter()
+            .find(|(id, _, _)| *id == activity_id)
+        {
+            Some(&(id, name, type_name)) => (id, name, Cow::Borrowed(type_name)),
+            None => (99, "Other", Cow::Owned(format!("{}: Other", class.name))),
+        };
         Event {
             class_uid: Some(class.uid),
             class_name: Some(Cow::Borrowed(class.name)),
@@ -68,7 +71,7 @@ impl<'a> Event<'a> {
             activity_id: Some(activity_id),
             activity_name: Some(Cow::Borrowed(activity)),
             type_uid: Some(class.uid as i64 * 100 + activity_id as i64),
-            type_name: Some(type_name(class.name, activity)),
+            type_name: Some(type_name),
             severity_id: Some(severity::INFORMATIONAL),
             severity: Some(Cow::Borrowed("Informational")),
             time: Some(time),
@@ -142,10 +145,6 @@ impl<'a> Event<'a> {
         let v = serde_json::to_value(&self).unwrap_or(Value::Null);
         serde_json::from_value(v).unwrap_or_default()
     }
-}
-
-fn type_name(class: &str, activity: &str) -> Str<'static> {
-    Cow::Owned(format!("{class}: {activity}"))
 }
 
 /// Set `<attr>_id` and its caption sibling on an object, by schema lookup.

@@ -62,6 +62,54 @@ pub fn of_file(path: &Path) -> io::Result<Option<(FileKey, bool)>> {
     Ok(of_bytes(&head[..n]).map(|k| (k, false)))
 }
 
+/// The identity of a file whose first line equals that of another live file
+/// (`key`) but whose content differs: derived from its device and inode,
+/// which a rename keeps, so it is stable while the file lives.
+pub fn alternate(key: FileKey, dev: u64, ino: u64) -> FileKey {
+    let mut d = CRC64.digest();
+    d.update(&key.to_le_bytes());
+    d.update(&dev.to_le_bytes());
+    d.update(&ino.to_le_bytes());
+    d.finalize()
+}
+
+/// How many first bytes of a file are kept to compare it with others.
+pub const HEAD_BYTES: usize = 4096;
+
+/// The first [`HEAD_BYTES`] of a plain file.
+pub fn head(path: &Path) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; HEAD_BYTES];
+    let n = read_up_to(&mut File::open(path)?, &mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Grow a kept head with bytes read at stream offset `at`.
+pub fn extend_head(head: &mut Vec<u8>, at: u64, data: &[u8]) {
+    let len = head.len() as u64;
+    if len >= HEAD_BYTES as u64 || at > len || at + data.len() as u64 <= len {
+        return;
+    }
+    let from = (len - at) as usize;
+    let take = (HEAD_BYTES - head.len()).min(data.len() - from);
+    head.extend_from_slice(&data[from..from + take]);
+}
+
+/// True if the file at `path` and a file whose first bytes were `head`
+/// agree over the shorter of the two: one is a copy of the other (as
+/// copytruncate makes), rather than another file that happens to start
+/// with the same line.
+pub fn starts_with_head(path: &Path, head: &[u8]) -> bool {
+    match self::head(path) {
+        Ok(other) => {
+            let n = other.len().min(head.len());
+            other[..n] == head[..n]
+        }
+        // Unreadable now: do not risk reading it twice.
+        Err(_) => true,
+    }
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -88,6 +136,18 @@ mod tests {
         let long = vec![b'x'; 2000];
         assert!(of_bytes(&long).is_some());
         assert_eq!(of_bytes(&long), of_bytes(&long[..1500]));
+    }
+
+    #[test]
+    fn head_grows_only_with_contiguous_bytes() {
+        let mut h = b"abc".to_vec();
+        extend_head(&mut h, 10, b"zzz");
+        assert_eq!(h, b"abc");
+        extend_head(&mut h, 1, b"bcdef");
+        assert_eq!(h, b"abcdef");
+        let mut big = Vec::new();
+        extend_head(&mut big, 0, &vec![7u8; HEAD_BYTES + 10]);
+        assert_eq!(big.len(), HEAD_BYTES);
     }
 
     #[test]

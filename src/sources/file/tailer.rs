@@ -143,6 +143,10 @@ struct Watched {
     at_eof: bool,
     mtime: SystemTime,
     opened_at: Option<u64>,
+    /// The file's first bytes as read (up to [`fingerprint::HEAD_BYTES`]),
+    /// kept to tell a copy of it from another file with the same first line
+    /// even after the original was truncated.
+    head: Vec<u8>,
 }
 
 impl Watched {
@@ -285,8 +289,24 @@ impl Tailer {
                 return;
             }
         };
+        let alt = fingerprint::alternate(key, meta.dev(), meta.ino());
+        let key = if let Some(w) = self.watched.iter().find(|w| w.key == key) {
+            if gzip || w.gzip || fingerprint::starts_with_head(&path, &w.head) {
+                // A copy (or compressed copy) of a file being read: not read
+                // twice.
+                return;
+            }
+            // Another file that merely starts with the same line (two
+            // daemons started in the same second): told apart by inode.
+            alt
+        } else {
+            match self.entries.get(&key) {
+                // After a restart: this file was the one told apart last time.
+                Some(e) if e.ino != meta.ino() && self.entries.contains_key(&alt) => alt,
+                _ => key,
+            }
+        };
         if self.watched.iter().any(|w| w.key == key) {
-            // A copy (or compressed copy) of a file being read: not read twice.
             return;
         }
         let (offset, state, resumed) = match self.entries.get(&key) {
@@ -355,6 +375,11 @@ impl Tailer {
             at_eof: false,
             mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
             opened_at: Some(offset),
+            head: if gzip {
+                Vec::new()
+            } else {
+                fingerprint::head(path).unwrap_or_default()
+            },
         })
     }
 
@@ -449,7 +474,13 @@ impl Tailer {
         }
         let w = &mut self.watched[i];
         let reader = &mut w.reader;
-        let n = w.framer.fill(READ_BLOCK, &mut |buf| reader.read(buf))?;
+        let head = &mut w.head;
+        let at = w.framer.received();
+        let n = w.framer.fill(READ_BLOCK, &mut |buf| {
+            let n = reader.read(buf)?;
+            fingerprint::extend_head(head, at, &buf[..n]);
+            Ok(n)
+        })?;
         w.at_eof = n < READ_BLOCK;
         if n > 0 {
             if let Ok(m) = w.reader.file().metadata() {

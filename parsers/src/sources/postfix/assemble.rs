@@ -12,9 +12,10 @@
 //! [`MAX_RCPTS`] recipients and [`MAX_NOTES`] notes/actions are kept (the
 //! rest is counted), and the arena stops growing past [`MAX_ARENA`] bytes.
 
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
+use std::hash::Hash;
 
 /// Most recipients kept per message (more are counted in `rcpts_dropped`).
 pub const MAX_RCPTS: usize = 1000;
@@ -267,6 +268,10 @@ pub fn truncate(s: &str, max: usize) -> &str {
     &s[..k]
 }
 
+/// Hashes the syslog host into [`Key`]: fixed seed, so keys are stable for
+/// the life of the process; foldhash because this runs once per line.
+const FIXED: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x001d_114b);
+
 /// Hash-map key: (hash of the syslog host, queue ID inline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -277,10 +282,8 @@ struct Key {
 
 impl Key {
     fn new(host: Option<&str>, qid: &str) -> Key {
-        let mut h = DefaultHasher::new();
-        host.hash(&mut h);
         let mut k = Key {
-            host: h.finish(),
+            host: FIXED.hash_one(host),
             len: 0,
             qid: [0; 24],
         };
@@ -295,7 +298,7 @@ impl Key {
 /// The open messages, with their bounds.
 #[derive(Debug)]
 pub struct Assembler {
-    open: HashMap<Key, OpenMsg>,
+    open: HashMap<Key, OpenMsg, foldhash::fast::RandomState>,
     /// Open order: (key, generation). Entries whose message was emitted
     /// are skipped lazily.
     order: VecDeque<(Key, u64)>,
@@ -308,7 +311,7 @@ impl Assembler {
     /// An empty assembler with the given bounds (`max_open` at least 1).
     pub fn new(max_open: usize, ttl_ms: i64) -> Self {
         Assembler {
-            open: HashMap::new(),
+            open: HashMap::default(),
             order: VecDeque::new(),
             next_gen: 0,
             max_open: max_open.max(1),

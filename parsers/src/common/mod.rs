@@ -6,5 +6,6 @@ pub mod addr;
 pub mod fallback;
 pub mod json;
 pub mod kv;
+pub mod scan;
 pub mod syslog;
 pub mod time;

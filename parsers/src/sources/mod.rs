@@ -6,10 +6,15 @@
 
 pub mod auth0;
 pub mod aws_cloudtrail;
+pub mod clamav;
+pub mod dovecot;
 pub mod duo;
 pub mod google_workspace;
 pub mod keycloak;
+pub mod opendkim;
+pub mod opendmarc;
 pub mod postfix;
+pub mod rspamd;
 
 use crate::{Decoder, Options};
 
@@ -29,6 +34,16 @@ pub enum Source {
     Auth0,
     /// AWS CloudTrail records.
     AwsCloudtrail,
+    /// Dovecot log lines (IMAP/POP3/LMTP, SASL backend).
+    Dovecot,
+    /// rspamd log lines (scan results).
+    Rspamd,
+    /// ClamAV clamd and clamav-milter log lines.
+    Clamav,
+    /// OpenDKIM syslog lines.
+    Opendkim,
+    /// OpenDMARC syslog lines.
+    Opendmarc,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -50,6 +65,11 @@ impl Source {
         Source::Keycloak,
         Source::Auth0,
         Source::AwsCloudtrail,
+        Source::Dovecot,
+        Source::Rspamd,
+        Source::Clamav,
+        Source::Opendkim,
+        Source::Opendmarc,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -61,6 +81,11 @@ impl Source {
             Source::Keycloak => "keycloak",
             Source::Auth0 => "auth0",
             Source::AwsCloudtrail => "aws-cloudtrail",
+            Source::Dovecot => "dovecot",
+            Source::Rspamd => "rspamd",
+            Source::Clamav => "clamav",
+            Source::Opendkim => "opendkim",
+            Source::Opendmarc => "opendmarc",
         }
     }
 
@@ -78,6 +103,11 @@ impl Source {
             Source::Keycloak => Framing::Lines,
             Source::Auth0 => Framing::Json,
             Source::AwsCloudtrail => Framing::Json,
+            Source::Dovecot
+            | Source::Rspamd
+            | Source::Clamav
+            | Source::Opendkim
+            | Source::Opendmarc => Framing::Lines,
         }
     }
 }
@@ -97,5 +127,10 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::Keycloak => keycloak::decoder(opts),
         Source::Auth0 => auth0::decoder(opts),
         Source::AwsCloudtrail => aws_cloudtrail::decoder(opts),
+        Source::Dovecot => dovecot::decoder(opts),
+        Source::Rspamd => rspamd::decoder(opts),
+        Source::Clamav => clamav::decoder(opts),
+        Source::Opendkim => opendkim::decoder(opts),
+        Source::Opendmarc => opendmarc::decoder(opts),
     }
 }

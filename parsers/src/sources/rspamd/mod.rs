@@ -524,11 +524,12 @@ fn task_events<'a>(
         ev.malware.push(scan::malware(b(name), "rspamd"));
     }
     let spam = t.flag == "T" || t.action == "reject" && phish.is_empty() && virus.is_empty();
-    let sev = if !virus.is_empty() || !phish.is_empty() {
+    let acted = t.action != "no action";
+    let sev = if !virus.is_empty() || !phish.is_empty() && acted {
         severity::HIGH
-    } else if t.action == "reject" {
+    } else if !phish.is_empty() || t.action == "reject" {
         severity::MEDIUM
-    } else if t.action != "no action" {
+    } else if acted {
         severity::LOW
     } else {
         severity::INFORMATIONAL

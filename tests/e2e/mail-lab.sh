@@ -114,7 +114,7 @@ say "agent running (pid $agent_pid), config $cfg"
 # First run on a fresh machine: mail-lab apt-get installs its packages (and
 # runs apt-get update itself when an install fails); refresh the package
 # lists first if they are missing.
-if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+if ! ls /var/lib/apt/lists/*Packages* >/dev/null 2>&1; then
   say "apt-get update (no package lists yet)"
   apt-get update -q >"$out/apt-update.log" 2>&1 || say "apt-get update failed (see $out/apt-update.log)"
 fi

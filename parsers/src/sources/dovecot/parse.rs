@@ -381,7 +381,7 @@ pub fn parse_msg<'a>(l: &Line<'a>) -> Msg<'a> {
                     continue;
                 }
                 // `Logged out in=71 out=5992 ...` / `for inactivity in=..`
-                let (reason, stats) = match r.find(|c: char| c == '=') {
+                let (reason, stats) = match r.find('=') {
                     Some(eq) => {
                         let cut = r[..eq].rfind(' ').map(|i| i + 1).unwrap_or(0);
                         (r[..cut].trim_end(), &r[cut..])

@@ -230,7 +230,7 @@ pub fn parse_task_log(msg: &str) -> Option<TaskLog<'_>> {
     let mend = metric_and_tail.find("]), ").map(|i| i + 2).or_else(|| {
         metric_and_tail
             .ends_with("])")
-            .then(|| metric_and_tail.len())
+            .then_some(metric_and_tail.len())
     })?;
     let metric_part = &metric_and_tail[..mend - 1];
     let tail = metric_and_tail.get(mend + 2..).unwrap_or("");

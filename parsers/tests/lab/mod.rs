@@ -206,4 +206,20 @@ pub fn golden(source: Source, folder: &str, min_files: usize) {
     if let Ok(v) = std::env::var("OCSF_VALIDATE") {
         validate(&v, &all, &format!("golden-{folder}"));
     }
+    // No panic on damaged input: every prefix of every fixture line, and
+    // the line with a byte flipped to invalid UTF-8.
+    let mut dec = decoder(source, &options());
+    for f in &files {
+        for line in lines_of(f) {
+            for cut in 0..=line.len() {
+                dec.decode(&line[..cut], 0, &mut |_| {});
+                let mut bad = line.clone();
+                if cut < bad.len() {
+                    bad[cut] = 0xff;
+                    dec.decode(&bad, 0, &mut |_| {});
+                }
+            }
+        }
+    }
+    dec.flush(&mut |_| {});
 }

@@ -10,5 +10,6 @@ pub mod jtree;
 pub mod kv;
 pub mod mail;
 pub mod mailjson;
+pub mod scan;
 pub mod syslog;
 pub mod time;

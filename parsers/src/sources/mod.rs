@@ -7,6 +7,8 @@
 pub mod auth0;
 pub mod aws_cloudtrail;
 pub mod cisco_esa;
+pub mod clamav;
+pub mod dovecot;
 pub mod duo;
 pub mod entra_audit;
 pub mod entra_signin;
@@ -18,8 +20,12 @@ pub mod keycloak;
 pub mod m365_audit;
 pub mod m365_defender_email;
 pub mod okta;
+pub mod opendkim;
+pub mod opendmarc;
+pub mod postfix;
 pub mod postfix;
 pub mod proofpoint_tap;
+pub mod rspamd;
 pub mod sendmail;
 pub mod spamassassin;
 
@@ -67,6 +73,16 @@ pub enum Source {
     Sendmail,
     /// SpamAssassin spamd syslog lines.
     Spamassassin,
+    /// Dovecot log lines (IMAP/POP3/LMTP, SASL backend).
+    Dovecot,
+    /// rspamd log lines (scan results).
+    Rspamd,
+    /// ClamAV clamd and clamav-milter log lines.
+    Clamav,
+    /// OpenDKIM syslog lines.
+    Opendkim,
+    /// OpenDMARC syslog lines.
+    Opendmarc,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -100,6 +116,11 @@ impl Source {
         Source::Exim,
         Source::Sendmail,
         Source::Spamassassin,
+        Source::Dovecot,
+        Source::Rspamd,
+        Source::Clamav,
+        Source::Opendkim,
+        Source::Opendmarc,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -123,6 +144,11 @@ impl Source {
             Source::Exim => "exim",
             Source::Sendmail => "sendmail",
             Source::Spamassassin => "spamassassin",
+            Source::Dovecot => "dovecot",
+            Source::Rspamd => "rspamd",
+            Source::Clamav => "clamav",
+            Source::Opendkim => "opendkim",
+            Source::Opendmarc => "opendmarc",
         }
     }
 
@@ -151,6 +177,11 @@ impl Source {
             Source::Exim => Framing::Lines,
             Source::Sendmail => Framing::Lines,
             Source::Spamassassin => Framing::Lines,
+            Source::Dovecot
+            | Source::Rspamd
+            | Source::Clamav
+            | Source::Opendkim
+            | Source::Opendmarc => Framing::Lines,
         }
     }
 }
@@ -186,5 +217,10 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::Exim => exim::decoder(opts),
         Source::Sendmail => sendmail::decoder(opts),
         Source::Spamassassin => spamassassin::decoder(opts),
+        Source::Dovecot => dovecot::decoder(opts),
+        Source::Rspamd => rspamd::decoder(opts),
+        Source::Clamav => clamav::decoder(opts),
+        Source::Opendkim => opendkim::decoder(opts),
+        Source::Opendmarc => opendmarc::decoder(opts),
     }
 }

@@ -16,6 +16,7 @@ pub mod m365_audit;
 pub mod m365_defender_email;
 pub mod okta;
 pub mod postfix;
+pub mod proofpoint_pod;
 pub mod proofpoint_tap;
 
 use crate::{Decoder, Options};
@@ -52,6 +53,8 @@ pub enum Source {
     ProofpointTap,
     /// Exchange Online message trace rows.
     ExchangeMessageTrace,
+    /// Proofpoint on Demand log API records (message, maillog, parts).
+    ProofpointPod,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -80,6 +83,7 @@ impl Source {
         Source::M365DefenderEmail,
         Source::ProofpointTap,
         Source::ExchangeMessageTrace,
+        Source::ProofpointPod,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -98,6 +102,7 @@ impl Source {
             Source::M365DefenderEmail => "m365-defender-email",
             Source::ProofpointTap => "proofpoint-tap",
             Source::ExchangeMessageTrace => "exchange-message-trace",
+            Source::ProofpointPod => "proofpoint-pod",
         }
     }
 
@@ -121,6 +126,7 @@ impl Source {
             Source::M365DefenderEmail => Framing::Json,
             Source::ProofpointTap => Framing::Json,
             Source::ExchangeMessageTrace => Framing::Json,
+            Source::ProofpointPod => Framing::Json,
         }
     }
 }
@@ -151,5 +157,6 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::ExchangeMessageTrace => Box::new(
             exchange_message_trace::ExchangeMessageTraceDecoder::new(opts.clone()),
         ),
+        Source::ProofpointPod => Box::new(proofpoint_pod::ProofpointPodDecoder::new(opts.clone())),
     }
 }

@@ -14,6 +14,7 @@ pub mod google_workspace;
 pub mod keycloak;
 pub mod m365_audit;
 pub mod m365_defender_email;
+pub mod mimecast;
 pub mod okta;
 pub mod postfix;
 pub mod proofpoint_pod;
@@ -55,6 +56,8 @@ pub enum Source {
     ExchangeMessageTrace,
     /// Proofpoint on Demand log API records (message, maillog, parts).
     ProofpointPod,
+    /// Mimecast e-mail security logs (JSON API records and legacy SIEM lines).
+    Mimecast,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -84,6 +87,7 @@ impl Source {
         Source::ProofpointTap,
         Source::ExchangeMessageTrace,
         Source::ProofpointPod,
+        Source::Mimecast,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -103,6 +107,7 @@ impl Source {
             Source::ProofpointTap => "proofpoint-tap",
             Source::ExchangeMessageTrace => "exchange-message-trace",
             Source::ProofpointPod => "proofpoint-pod",
+            Source::Mimecast => "mimecast",
         }
     }
 
@@ -127,6 +132,7 @@ impl Source {
             Source::ProofpointTap => Framing::Json,
             Source::ExchangeMessageTrace => Framing::Json,
             Source::ProofpointPod => Framing::Json,
+            Source::Mimecast => Framing::Lines,
         }
     }
 }
@@ -158,5 +164,6 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
             exchange_message_trace::ExchangeMessageTraceDecoder::new(opts.clone()),
         ),
         Source::ProofpointPod => Box::new(proofpoint_pod::ProofpointPodDecoder::new(opts.clone())),
+        Source::Mimecast => Box::new(mimecast::MimecastDecoder::new(opts.clone())),
     }
 }

@@ -19,11 +19,12 @@ pub mod google_workspace;
 pub mod keycloak;
 pub mod m365_audit;
 pub mod m365_defender_email;
+pub mod mimecast;
 pub mod okta;
 pub mod opendkim;
 pub mod opendmarc;
 pub mod postfix;
-pub mod postfix;
+pub mod proofpoint_pod;
 pub mod proofpoint_tap;
 pub mod rspamd;
 pub mod sendmail;
@@ -83,6 +84,10 @@ pub enum Source {
     Opendkim,
     /// OpenDMARC syslog lines.
     Opendmarc,
+    /// Proofpoint on Demand log API records (message, maillog, parts).
+    ProofpointPod,
+    /// Mimecast e-mail security logs (JSON API records and legacy SIEM lines).
+    Mimecast,
 }
 
 /// How records of a source are delimited in a file or stream.
@@ -121,6 +126,8 @@ impl Source {
         Source::Clamav,
         Source::Opendkim,
         Source::Opendmarc,
+        Source::ProofpointPod,
+        Source::Mimecast,
     ];
 
     /// The source's name (the folder name in the shared samples).
@@ -149,6 +156,8 @@ impl Source {
             Source::Clamav => "clamav",
             Source::Opendkim => "opendkim",
             Source::Opendmarc => "opendmarc",
+            Source::ProofpointPod => "proofpoint-pod",
+            Source::Mimecast => "mimecast",
         }
     }
 
@@ -182,6 +191,8 @@ impl Source {
             | Source::Clamav
             | Source::Opendkim
             | Source::Opendmarc => Framing::Lines,
+            Source::ProofpointPod => Framing::Json,
+            Source::Mimecast => Framing::Lines,
         }
     }
 }
@@ -222,5 +233,7 @@ pub fn decoder(source: Source, opts: &Options) -> Box<dyn Decoder> {
         Source::Clamav => clamav::decoder(opts),
         Source::Opendkim => opendkim::decoder(opts),
         Source::Opendmarc => opendmarc::decoder(opts),
+        Source::ProofpointPod => Box::new(proofpoint_pod::ProofpointPodDecoder::new(opts.clone())),
+        Source::Mimecast => Box::new(mimecast::MimecastDecoder::new(opts.clone())),
     }
 }

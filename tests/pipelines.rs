@@ -4,22 +4,33 @@
 
 use std::path::Path;
 
+fn tomls(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            tomls(&p, out);
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+}
+
 #[test]
 fn every_pipeline_config_is_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.extension().is_some_and(|x| x == "toml") {
-            let r = idlink::config::load_with_env(&p, &|_| None);
-            assert!(r.is_ok(), "{}: {:?}", p.display(), r.err());
-            n += 1;
+    let mut files = Vec::new();
+    tomls(&dir, &mut files);
+    for p in &files {
+        let r = idlink::config::load_with_env(p, &|_| None);
+        assert!(r.is_ok(), "{}: {:?}", p.display(), r.err());
+    }
+    // Every source has a config per destination.
+    for source in idlink_parsers::Source::ALL {
+        for sink in ["file", "splunk", "elasticsearch", "sentinel", "http"] {
+            let p = dir.join(format!("sources/{source}/{source}-to-{sink}.toml"));
+            assert!(files.contains(&p), "missing {}", p.display());
         }
     }
-    assert!(
-        n >= 2,
-        "expected the demo and at least one deployment config, found {n}"
-    );
 }
 
 #[test]

@@ -365,6 +365,22 @@ impl Splitter {
         let mut from = 0usize;
         let mut i = 0usize;
         while i < chunk.len() {
+            // Fast path: inside a string of an open record, nothing matters
+            // until the next quote, backslash or newline; skip to it.
+            if self.in_str
+                && !self.esc
+                && self.bom >= 3
+                && self.probe.is_none()
+                && self.rec.is_some()
+            {
+                let skip =
+                    memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]).unwrap_or(chunk.len() - i);
+                if skip > 0 {
+                    i += skip;
+                    self.check_size(base + i as u64 - 1);
+                    continue;
+                }
+            }
             let b = chunk[i];
             let p = base + i as u64;
             i += 1;

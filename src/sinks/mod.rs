@@ -28,7 +28,7 @@ use util::config::HttpCommon;
 use util::driver::{self, Api, SendCtx, Stop};
 
 /// Batches queued per sink before its sources block.
-pub const CHANNEL_BATCHES: usize = 8;
+pub const CHANNEL_BATCHES: usize = 4;
 
 /// A checked HTTP sink: the shared settings and the API-specific ones.
 #[derive(Debug, Clone)]

@@ -201,7 +201,7 @@ impl LineFramer {
 }
 
 fn memchr(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
+    memchr::memchr(b'\n', b)
 }
 
 /// JSON records from any framing (NDJSON, arrays, `{"records":[...]}`,

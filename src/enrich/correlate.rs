@@ -312,17 +312,18 @@ pub struct Correlator {
     ip_hasher: foldhash::fast::FixedState,
 }
 
-/// Snapshot on disk, by format version.
+/// Snapshot on disk. `version` says the layout; a reader refuses versions
+/// it does not know (and starts empty) rather than misreading them.
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "version")]
-enum Snapshot {
-    #[serde(rename = "1")]
-    V1 {
-        max_time: i64,
-        entities: Vec<(String, EntityState)>,
-        ips: Vec<(u64, SprayState)>,
-    },
+struct Snapshot {
+    version: String,
+    max_time: i64,
+    entities: Vec<(String, EntityState)>,
+    ips: Vec<(u64, SprayState)>,
 }
+
+/// The snapshot layout this build writes.
+const SNAPSHOT_VERSION: &str = "1";
 
 impl Correlator {
     /// Empty state.
@@ -332,7 +333,7 @@ impl Correlator {
             ips: GenMap::new(cfg.max_source_ips),
             cfg,
             max_time: i64::MIN,
-            ip_hasher: foldhash::fast::FixedState::with_seed(0x1d11_4b),
+            ip_hasher: foldhash::fast::FixedState::with_seed(0x001d_114b),
         }
     }
 
@@ -593,7 +594,8 @@ impl Correlator {
 
     /// Write the state to `path` (tmp → fsync → rename).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let snap = Snapshot::V1 {
+        let snap = Snapshot {
+            version: SNAPSHOT_VERSION.into(),
             max_time: self.max_time,
             entities: self
                 .entities
@@ -635,10 +637,15 @@ impl Correlator {
             }
         };
         match serde_json::from_slice::<Snapshot>(&bytes) {
-            Ok(Snapshot::V1 {
+            Ok(snap) if snap.version != SNAPSHOT_VERSION => {
+                tracing::warn!(path = %path.display(), version = %snap.version,
+                    "correlation state has an unknown version; starting empty");
+            }
+            Ok(Snapshot {
                 max_time,
                 entities,
                 ips,
+                ..
             }) => {
                 c.max_time = max_time;
                 for (k, v) in entities {

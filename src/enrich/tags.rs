@@ -271,7 +271,7 @@ fn auth_fails<'e>(
 ) -> bool {
     ev.email_auth
         .as_deref()
-        .and_then(|a| f(a))
+        .and_then(f)
         .is_some_and(|v| {
             let v = v.trim();
             ieq(v, "fail") || ieq(v, "softfail") || ieq(v, "permerror") || ieq(v, "hardfail")

@@ -51,6 +51,12 @@ fn main() {
         start.elapsed().as_secs_f64(),
         c.entities()
     );
-    assert!(peak_entities <= cap, "cap exceeded: {peak_entities} > {cap}");
-    assert!(end < at_cap + 128 * 1024, "memory kept growing after the cap");
+    assert!(
+        peak_entities <= cap,
+        "cap exceeded: {peak_entities} > {cap}"
+    );
+    assert!(
+        end < at_cap + 128 * 1024,
+        "memory kept growing after the cap"
+    );
 }

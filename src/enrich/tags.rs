@@ -269,13 +269,10 @@ fn auth_fails<'e>(
     ev: &'e Event<'_>,
     f: impl Fn(&'e idlink_parsers::ocsf::EmailAuth<'_>) -> Option<&'e str>,
 ) -> bool {
-    ev.email_auth
-        .as_deref()
-        .and_then(f)
-        .is_some_and(|v| {
-            let v = v.trim();
-            ieq(v, "fail") || ieq(v, "softfail") || ieq(v, "permerror") || ieq(v, "hardfail")
-        })
+    ev.email_auth.as_deref().and_then(f).is_some_and(|v| {
+        let v = v.trim();
+        ieq(v, "fail") || ieq(v, "softfail") || ieq(v, "permerror") || ieq(v, "hardfail")
+    })
 }
 
 /// The sender address: header From, else the envelope sender.

@@ -145,6 +145,7 @@ impl Shared {
             generation: self.map.generation(),
             cache: Default::default(),
             hits: Vec::new(),
+            memo: Default::default(),
         }
     }
 
@@ -229,6 +230,7 @@ pub struct Enricher {
     generation: u64,
     cache: [Cache; 4],
     hits: Vec<Hit>,
+    memo: std::cell::RefCell<tags::SenderMemo>,
 }
 
 struct Named<'a> {
@@ -323,6 +325,9 @@ impl Enricher {
             for c in &mut self.cache {
                 c.clear();
             }
+            // Executives may have changed; sender verdicts do not depend on
+            // the map, but a reload is a cheap moment to start afresh.
+            *self.memo.borrow_mut() = Default::default();
         }
         let mut found = Vec::new();
         entity::principals(ev, &mut found);
@@ -343,6 +348,7 @@ impl Enricher {
             canon: &self.shared.canon,
             protected: &self.shared.protected,
             map: &self.map,
+            memo: &self.memo,
         };
         let mut event_tags = tags::evaluate(ev, &cx);
         let subject = named

@@ -7,6 +7,9 @@
 //! documentation has one list. `docs/enrichment.md` mirrors [`TAGS`] (a test
 //! checks that every tag is documented).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use idlink_parsers::ocsf::Event;
 use serde_json::Value;
 
@@ -169,6 +172,36 @@ pub struct TagCtx<'c> {
     pub protected: &'c [(String, String)],
     /// The identity map (executives).
     pub map: &'c IdentityMap,
+    /// Per-stage memo of verdicts that depend only on the sender: domain →
+    /// lookalike, address → lure. Senders repeat, and the skeleton and
+    /// edit-distance work is the costly part of mail tagging.
+    pub memo: &'c RefCell<SenderMemo>,
+}
+
+/// Cached sender verdicts (cleared when large).
+#[derive(Debug, Default)]
+pub struct SenderMemo {
+    lookalike: HashMap<String, bool, foldhash::fast::RandomState>,
+    lure: HashMap<String, bool, foldhash::fast::RandomState>,
+}
+
+/// Entries each memo holds before it is cleared.
+const MEMO_CAP: usize = 65_536;
+
+fn memo(
+    m: &mut HashMap<String, bool, foldhash::fast::RandomState>,
+    key: &str,
+    f: impl FnOnce() -> bool,
+) -> bool {
+    if let Some(v) = m.get(key) {
+        return *v;
+    }
+    let v = f();
+    if m.len() >= MEMO_CAP {
+        m.clear();
+    }
+    m.insert(key.to_string(), v);
+    v
 }
 
 // OCSF classes.
@@ -203,7 +236,10 @@ pub fn evaluate(ev: &Event<'_>, cx: &TagCtx<'_>) -> TagSet {
                 external && exec_impersonation(ev, cx),
                 Tag::ExecImpersonation,
             );
-            add(external && impersonation_lure(ev), Tag::ImpersonationLure);
+            add(
+                external && impersonation_lure(ev, cx),
+                Tag::ImpersonationLure,
+            );
             add(malicious_url(ev), Tag::MaliciousUrl);
             add(malicious_attachment(ev), Tag::MaliciousAttachment);
             add(blocked_phish(ev), Tag::BlockedPhish);
@@ -353,7 +389,10 @@ fn lookalike_domain(ev: &Event<'_>, cx: &TagCtx<'_>) -> bool {
     if cx.canon.is_local(&d) {
         return false;
     }
-    cx.protected.iter().any(|(p, sk)| looks_like(&d, p, sk))
+    let mut m = cx.memo.borrow_mut();
+    memo(&mut m.lookalike, &d, || {
+        cx.protected.iter().any(|(p, sk)| looks_like(&d, p, sk))
+    })
 }
 
 fn exec_impersonation(ev: &Event<'_>, cx: &TagCtx<'_>) -> bool {
@@ -411,29 +450,27 @@ const LURES: &[&str] = &[
     "zoom",
 ];
 
-fn impersonation_lure(ev: &Event<'_>) -> bool {
-    let mut texts: Vec<&str> = Vec::with_capacity(3);
+fn lure_text(t: &str) -> bool {
+    let norm: String = t
+        .chars()
+        .map(|c| match c {
+            '.' | '-' | '_' | '"' => ' ',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    LURES.iter().any(|l| norm.contains(l))
+}
+
+fn impersonation_lure(ev: &Event<'_>, cx: &TagCtx<'_>) -> bool {
     if let Some(s) = sender(ev) {
-        texts.push(s);
-    }
-    if let Some(e) = ev.email.as_deref() {
-        if let Some(subj) = e.subject.as_deref() {
-            texts.push(subj);
+        let mut m = cx.memo.borrow_mut();
+        if memo(&mut m.lure, s, || lure_text(s)) {
+            return true;
         }
     }
-    if let Some(n) = unmapped_str(ev, &["SenderDisplayName"]) {
-        texts.push(n);
-    }
-    texts.iter().any(|t| {
-        let norm: String = t
-            .chars()
-            .map(|c| match c {
-                '.' | '-' | '_' | '"' => ' ',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect();
-        LURES.iter().any(|l| norm.contains(l))
-    })
+    let subject = ev.email.as_deref().and_then(|e| e.subject.as_deref());
+    let display = unmapped_str(ev, &["SenderDisplayName"]);
+    subject.into_iter().chain(display).any(lure_text)
 }
 
 fn malicious_url(ev: &Event<'_>) -> bool {

@@ -58,6 +58,31 @@ fn bench(c: &mut Criterion) {
             n + out.len()
         })
     });
+    // The same with entity resolution and risk tags, as `idlink run` does.
+    let shared = idlink::enrich::Shared::new(
+        idlink::enrich::EnrichConfig {
+            tenant: "bench".into(),
+            local_domains: opts.local_domains.clone(),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    g.bench_function("parse_assemble_enrich_serialise", |b| {
+        b.iter(|| {
+            let mut stage =
+                ParseStage::new(Source::Postfix, &opts).with_enricher(shared.enricher());
+            let mut out = Vec::with_capacity(4096);
+            let mut n = 0usize;
+            for l in &lines {
+                stage.decode(l, &mut out);
+                n += out.len();
+                out.clear();
+            }
+            stage.flush(&mut out);
+            n + out.len()
+        })
+    });
     g.finish();
 }
 

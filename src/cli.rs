@@ -196,9 +196,11 @@ fn parse(
         ..Options::default()
     };
     let mut max_line = 64 * 1024;
+    let mut enrich = crate::enrich::EnrichConfig::default();
     if let Some(path) = config {
         let c = load_config(path)?;
         opts.local_domains = c.local_domains.clone();
+        enrich = c.enrich.clone();
         if let Some(s) = c.sources.iter().find(|s| s.parser == src) {
             opts.year = s.year;
             opts.utc_offset_secs = s.utc_offset_secs;
@@ -208,7 +210,11 @@ fn parse(
             max_line = s.max_line_bytes;
         }
     }
-    let mut stage = ParseStage::new(src, &opts);
+    // The same enrichment as `run`, with in-memory correlation state (the
+    // agent's state file is left alone).
+    let shared =
+        crate::enrich::Shared::new(enrich, None).map_err(|e| anyhow::anyhow!("enrich: {e}"))?;
+    let mut stage = ParseStage::new(src, &opts).with_enricher(shared.enricher());
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut events: Vec<Encoded> = Vec::new();
     let mut write = |events: &mut Vec<Encoded>| -> io::Result<()> {

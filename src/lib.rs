@@ -8,6 +8,7 @@
 //! | [`config`] | TOML files → checked [`config::Config`] |
 //! | [`sources::file`] | tail files through rotation; checkpoint after delivery |
 //! | [`transforms::parse`] | records → OCSF events → JSON, once |
+//! | [`enrich`] | entity ids, risk tags, cross-source correlation |
 //! | [`sinks`] | file, stdout (SIEM sinks join here) |
 //! | [`acks`] | which input positions are delivered everywhere |
 //! | [`event`] | what travels between stages |
@@ -20,6 +21,7 @@
 pub mod acks;
 pub mod cli;
 pub mod config;
+pub mod enrich;
 pub mod event;
 pub mod sinks;
 pub mod sources;

@@ -24,6 +24,11 @@ pub struct Topology {
     sources: Vec<SourceHandle>,
     sinks: Vec<sinks::SinkHandle>,
     shutdown: Arc<AtomicBool>,
+    /// Entity resolution and correlation shared by every source.
+    enrich: Arc<crate::enrich::Shared>,
+    /// Stops the enrichment background thread (map reload, snapshots).
+    enrich_stop: Arc<AtomicBool>,
+    enrich_thread: Option<std::thread::JoinHandle<()>>,
     /// Runs the HTTP sinks; only built when one is configured, so a
     /// file-only agent stays small.
     runtime: Option<tokio::runtime::Runtime>,
@@ -39,6 +44,19 @@ pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let shutdown = Arc::new(AtomicBool::new(false));
+    // One correlation state for the whole process, so events of different
+    // sources meet; loaded from the last snapshot.
+    let enrich = crate::enrich::Shared::new(
+        config.enrich.clone(),
+        Some(crate::enrich::state_path(&config.data_dir)),
+    )
+    .map_err(|e| anyhow::anyhow!("enrich: {e}"))?;
+    let enrich_stop = Arc::new(AtomicBool::new(false));
+    let enrich_thread = Some(
+        enrich
+            .spawn_background(enrich_stop.clone())
+            .context("cannot start the enrichment thread")?,
+    );
     let runtime = if config.sinks.iter().any(sinks::is_remote) {
         Some(
             tokio::runtime::Builder::new_multi_thread()
@@ -71,6 +89,7 @@ pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
         let ctx = SourceContext {
             data_dir: config.data_dir.clone(),
             local_domains: config.local_domains.clone(),
+            enrich: Some(enrich.clone()),
             outputs: senders.remove(&s.id).unwrap_or_default(),
             shutdown: shutdown.clone(),
             once,
@@ -87,6 +106,9 @@ pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
         sources: source_handles,
         sinks: sink_handles,
         shutdown,
+        enrich,
+        enrich_stop,
+        enrich_thread,
         runtime,
     })
 }
@@ -118,6 +140,16 @@ impl Topology {
         }
         for s in self.sinks {
             s.join();
+        }
+        // Every event has passed the correlator: stop the background thread
+        // (it saves the state once more) and make sure the final state is
+        // on disk.
+        self.enrich_stop.store(true, Ordering::Release);
+        if let Some(t) = self.enrich_thread {
+            let _ = t.join();
+        }
+        if let Err(e) = self.enrich.save_state() {
+            tracing::warn!(error = %e, "cannot write correlation state");
         }
         if let Some(rt) = self.runtime {
             // Every sink task has ended; only idle connections remain.

@@ -45,6 +45,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Mail domains of the organisation (lower case).
     pub local_domains: Vec<String>,
+    /// Entity resolution and risk tags.
+    pub enrich: crate::enrich::EnrichConfig,
     /// Prometheus listener, if any.
     pub prometheus_listen: Option<std::net::SocketAddr>,
     /// Inputs.
@@ -275,14 +277,11 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
     let data_dir = data_dir
         .map(|(_, d)| d)
         .unwrap_or_else(|| PathBuf::from("/var/lib/idlink"));
-    let local_domains = enrich
-        .map(|(_, e)| {
-            e.local_domains
-                .iter()
-                .map(|d| d.trim().to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default();
+    let enrich_cfg = match enrich {
+        Some((file, e)) => build_enrich(&file, e, errors),
+        None => crate::enrich::EnrichConfig::default(),
+    };
+    let local_domains = enrich_cfg.local_domains.clone();
     let prometheus_listen = telemetry.and_then(|(file, t)| {
         let addr = t.prometheus_listen?;
         match addr.parse() {
@@ -458,10 +457,124 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
     Config {
         data_dir,
         local_domains,
+        enrich: enrich_cfg,
         prometheus_listen,
         sources: built_sources,
         sinks: built_sinks,
     }
+}
+
+/// The checked `[enrich]` section.
+fn build_enrich(
+    file: &Path,
+    e: raw::RawEnrich,
+    errors: &mut Vec<ConfigError>,
+) -> crate::enrich::EnrichConfig {
+    use crate::enrich::correlate::Thresholds;
+    let mut err = |k: &str, reason: String| {
+        errors.push(ConfigError {
+            file: file.to_path_buf(),
+            key: format!("enrich.{k}"),
+            reason,
+        })
+    };
+    let mut c = crate::enrich::EnrichConfig {
+        local_domains: e
+            .local_domains
+            .iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect(),
+        ..Default::default()
+    };
+    c.enabled = e.enabled.unwrap_or(true);
+    if let Some(t) = e.tenant {
+        if t.trim().is_empty() {
+            err("tenant", "must not be empty".into());
+        }
+        c.tenant = t;
+    }
+    c.domain_aliases = e
+        .domain_aliases
+        .into_iter()
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_ascii_lowercase()))
+        .collect();
+    for (k, v) in &c.domain_aliases {
+        if k.is_empty() || v.is_empty() {
+            err(
+                "domain_aliases",
+                format!("`{k}` = `{v}`: both sides must be set"),
+            );
+        }
+    }
+    c.protected_domains = e.protected_domains.unwrap_or_default();
+    if let Some(p) = &e.identity_map {
+        if let Err(why) = std::fs::metadata(p) {
+            err(
+                "identity_map",
+                format!("cannot read {}: {why}", p.display()),
+            );
+        }
+    }
+    c.identity_map = e.identity_map;
+    let mut secs = |k: &str, v: Option<f64>, default: Duration| match v {
+        None => default,
+        Some(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s),
+        Some(_) => {
+            err(k, "must be a positive number".into());
+            default
+        }
+    };
+    c.reload_interval = secs(
+        "identity_map_reload_secs",
+        e.identity_map_reload_secs,
+        c.reload_interval,
+    );
+    c.snapshot_interval = secs(
+        "snapshot_interval_secs",
+        e.snapshot_interval_secs,
+        c.snapshot_interval,
+    );
+    if let Some(r) = e.correlation {
+        let cc = &mut c.correlation;
+        let ms = |v: Option<u64>, d: i64| v.map_or(d, |s| (s as i64).saturating_mul(1000));
+        cc.phish_window_ms = ms(r.phish_window_secs, cc.phish_window_ms);
+        cc.failure_window_ms = ms(r.failure_window_secs, cc.failure_window_ms);
+        cc.mfa_window_ms = ms(r.mfa_window_secs, cc.mfa_window_ms);
+        cc.spray_window_ms = ms(r.spray_window_secs, cc.spray_window_ms);
+        cc.forwarding_window_ms = ms(r.forwarding_window_secs, cc.forwarding_window_ms);
+        cc.lateness_ms = ms(r.lateness_secs, cc.lateness_ms);
+        cc.spray_min_entities = r.spray_min_entities.unwrap_or(cc.spray_min_entities).max(2);
+        cc.travel_max_kmh = r.travel_max_kmh.unwrap_or(cc.travel_max_kmh);
+        cc.travel_min_km = r.travel_min_km.unwrap_or(cc.travel_min_km);
+        if !(cc.travel_max_kmh.is_finite() && cc.travel_max_kmh > 0.0) {
+            err(
+                "correlation.travel_max_kmh",
+                "must be a positive number".into(),
+            );
+        }
+        cc.max_entities = r.max_entities.unwrap_or(cc.max_entities).max(2);
+        cc.max_source_ips = r.max_source_ips.unwrap_or(cc.max_source_ips).max(2);
+        let profiles = [
+            r.standard,
+            r.privileged,
+            r.executive,
+            r.service,
+            r.shared_mailbox,
+        ];
+        for (slot, raw) in cc.thresholds.iter_mut().zip(profiles) {
+            if let Some(t) = raw {
+                *slot = Thresholds {
+                    failed_signins: t.failed_signins.unwrap_or(slot.failed_signins).max(1),
+                    brute_force_failures: t
+                        .brute_force_failures
+                        .unwrap_or(slot.brute_force_failures)
+                        .max(1),
+                    mfa_push_denials: t.mfa_push_denials.unwrap_or(slot.mfa_push_denials).max(1),
+                };
+            }
+        }
+    }
+    c
 }
 
 /// An HTTP sink's checked settings, its problems reported under

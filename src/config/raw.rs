@@ -26,13 +26,102 @@ pub struct RawFile {
     pub sinks: BTreeMap<String, RawSink>,
 }
 
-/// `[enrich]`.
+/// `[enrich]`: entity resolution and risk tags (`docs/enrichment.md`).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEnrich {
-    /// Mail domains of the organisation; decides mail direction.
+    /// Mail domains of the organisation; decides mail direction, which
+    /// senders are external and which forwarding targets are outside.
     #[serde(default)]
     pub local_domains: Vec<String>,
+    /// Add entity enrichments and risk tags to events. Default true.
+    pub enabled: Option<bool>,
+    /// Tenant name: the namespace of entity ids. Collectors that must give
+    /// the same person the same id need the same tenant (and the same
+    /// `domain_aliases` and identity map). Default `"default"`.
+    pub tenant: Option<String>,
+    /// Alias domain → canonical domain, e.g. `"corp.onmicrosoft.com" =
+    /// "corp.example"`. NetBIOS names work too (`CORP = "corp.example"`
+    /// turns `CORP\jdoe` into `jdoe@corp.example`); the first label of each
+    /// local domain is one by default.
+    #[serde(default)]
+    pub domain_aliases: BTreeMap<String, String>,
+    /// Domains that lookalike senders are measured against (edit distance,
+    /// homoglyphs, punycode). Default: `local_domains`.
+    pub protected_domains: Option<Vec<String>>,
+    /// Directory export, CSV (`id,aliases,kind,privileged,executive,department`)
+    /// or JSON. Reloaded when the file changes.
+    pub identity_map: Option<PathBuf>,
+    /// How often the identity map file is checked for changes, seconds.
+    /// Default 5.
+    pub identity_map_reload_secs: Option<f64>,
+    /// How often correlation state is written to
+    /// `<data_dir>/state/correlation.json`, seconds. Default 60 (and at
+    /// shutdown).
+    pub snapshot_interval_secs: Option<f64>,
+    /// Stateful rules: windows, caps, per-profile thresholds.
+    pub correlation: Option<RawCorrelation>,
+}
+
+/// `[enrich.correlation]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorrelation {
+    /// After a blocked/malicious message, how long a sign-in, MFA change,
+    /// consent or inbox rule by a recipient is `recent_phish_target`,
+    /// seconds. Default 86400.
+    pub phish_window_secs: Option<u64>,
+    /// Window of failed sign-ins for `failed_signin_burst` and
+    /// `brute_force_success`, seconds. Default 600.
+    pub failure_window_secs: Option<u64>,
+    /// Window of push denials before an approval (`mfa_fatigue`), seconds.
+    /// Default 600.
+    pub mfa_window_secs: Option<u64>,
+    /// Window of `password_spray`, seconds. Default 600.
+    pub spray_window_secs: Option<u64>,
+    /// Distinct accounts failing from one IP for `password_spray`.
+    /// Default 5.
+    pub spray_min_entities: Option<u32>,
+    /// Window between a risky sign-in and a forwarding rule or consent
+    /// (`forwarding_after_risky_signin`), seconds. Default 7200.
+    pub forwarding_window_secs: Option<u64>,
+    /// Speed above which consecutive sign-ins are `impossible_travel`,
+    /// km/h. Default 900.
+    pub travel_max_kmh: Option<f64>,
+    /// Distances below this never count as travel (geo-IP noise), km.
+    /// Default 300.
+    pub travel_min_km: Option<f64>,
+    /// How late (in event time) an event from another source may arrive and
+    /// still be correlated, seconds. Default 900.
+    pub lateness_secs: Option<u64>,
+    /// Most entities held in correlation state. Default 200000.
+    pub max_entities: Option<usize>,
+    /// Most source IPs held for spray detection. Default 50000.
+    pub max_source_ips: Option<usize>,
+    /// Thresholds for standard users.
+    pub standard: Option<RawThresholds>,
+    /// Thresholds for privileged identities (identity map `privileged`).
+    pub privileged: Option<RawThresholds>,
+    /// Thresholds for executives (identity map `executive`).
+    pub executive: Option<RawThresholds>,
+    /// Thresholds for service identities.
+    pub service: Option<RawThresholds>,
+    /// Thresholds for shared mailboxes.
+    pub shared_mailbox: Option<RawThresholds>,
+}
+
+/// `[enrich.correlation.<profile>]`. Defaults: standard 10 / 5 / 3,
+/// privileged and executive and shared mailbox 5 / 3 / 2, service 3 / 3 / 1.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThresholds {
+    /// Failed sign-ins within `failure_window_secs` for
+    /// `failed_signin_burst`.
+    pub failed_signins: Option<u32>,
+    /// Failed sign-ins before a success for `brute_force_success`.
+    pub brute_force_failures: Option<u32>,
+    /// Push denials before an approval for `mfa_fatigue`.
+    pub mfa_push_denials: Option<u32>,
 }
 
 /// `[telemetry]`.

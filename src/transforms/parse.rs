@@ -4,6 +4,10 @@
 //! produces straight into a shared buffer; every event is split off as its
 //! own [`Bytes`] (no copy). Used by the file source and by `idlink parse`, so
 //! both produce byte-identical output for the same input.
+//!
+//! With an [`Enricher`] (always, in the agent), each event gets its entity
+//! enrichments, labels and risk tags between mapping and serialisation, so
+//! it is still serialised once.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +18,7 @@ use idlink_parsers::ocsf::{severity, Event, Product, BASE_EVENT};
 use idlink_parsers::{decoder, Decoder, Options, Outcome, Source};
 use serde::Serialize;
 
+use crate::enrich::Enricher;
 use crate::event::Encoded;
 
 /// Counts for `idlink parse --stats` and the agent's metrics.
@@ -37,6 +42,7 @@ pub struct ParseStage {
     next_pos: u64,
     stats: ParseStats,
     class_counts: BTreeMap<u32, u64>,
+    enricher: Option<Enricher>,
 }
 
 impl ParseStage {
@@ -49,7 +55,14 @@ impl ParseStage {
             next_pos: 0,
             stats: ParseStats::default(),
             class_counts: BTreeMap::new(),
+            enricher: None,
         }
+    }
+
+    /// Enrich every event with `e` before it is serialised.
+    pub fn with_enricher(mut self, e: Enricher) -> Self {
+        self.enricher = Some(e);
+        self
     }
 
     /// Decode one record; its events are appended to `out`.
@@ -59,9 +72,13 @@ impl ParseStage {
         self.stats.records += 1;
         let buf = &mut self.buf;
         let counts = &mut self.class_counts;
-        let outcome = self
-            .decoder
-            .decode(record, pos, &mut |ev| encode(&ev, buf, counts, out));
+        let enr = &mut self.enricher;
+        let outcome = self.decoder.decode(record, pos, &mut |mut ev| {
+            if let Some(e) = enr.as_mut() {
+                e.enrich(&mut ev);
+            }
+            encode(&ev, buf, counts, out)
+        });
         if !outcome.is_parsed() {
             self.stats.unparsed += 1;
         }
@@ -110,7 +127,13 @@ impl ParseStage {
     pub fn flush(&mut self, out: &mut Vec<Encoded>) {
         let buf = &mut self.buf;
         let counts = &mut self.class_counts;
-        self.decoder.flush(&mut |ev| encode(&ev, buf, counts, out));
+        let enr = &mut self.enricher;
+        self.decoder.flush(&mut |mut ev| {
+            if let Some(e) = enr.as_mut() {
+                e.enrich(&mut ev);
+            }
+            encode(&ev, buf, counts, out)
+        });
     }
 
     /// Smallest position still held by the decoder.

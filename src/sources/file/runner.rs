@@ -37,6 +37,9 @@ pub struct SourceContext {
     pub data_dir: PathBuf,
     /// Organisation mail domains.
     pub local_domains: Vec<String>,
+    /// Enrichment shared by every source of the process (`None`: events
+    /// leave as mapped).
+    pub enrich: Option<Arc<crate::enrich::Shared>>,
     /// One sender per sink this source feeds.
     pub outputs: Vec<mpsc::Sender<Batch>>,
     /// Set to stop reading.
@@ -125,7 +128,10 @@ impl Runner {
             max_open: cfg.max_open_messages,
             open_ttl_ms: cfg.message_ttl.as_millis() as i64,
         };
-        let stage = ParseStage::new(cfg.parser, &opts);
+        let mut stage = ParseStage::new(cfg.parser, &opts);
+        if let Some(sh) = &ctx.enrich {
+            stage = stage.with_enricher(sh.enricher());
+        }
         let source: Arc<str> = Arc::from(cfg.id.as_str());
         let tailer = Tailer::new(cfg.clone(), entries);
         Runner {

@@ -1,0 +1,699 @@
+//! Stateful rules: per entity, in event time, with bounded memory.
+//!
+//! One [`Correlator`] is shared by every source of an `idlink run` (behind a
+//! `Mutex`, taken only for events that matter to a rule), so a Defender
+//! phish and an Okta sign-in read by two sources meet here.
+//!
+//! **Arrival order.** Sources interleave arbitrarily; each rule looks both
+//! ways in event time, and a correlated tag lands on *whichever event
+//! completes the pattern*. If the sign-in arrives first and the phish that
+//! precedes it in event time arrives later (within the state's lifetime),
+//! the phish event carries `recent_phish_target`, with the sign-in's
+//! `metadata.uid` and time in the enrichment (`data.correlations[]`).
+//! Events already emitted are never held or rewritten.
+//!
+//! **Memory.** Entities and source IPs live in two-generation maps: when
+//! the young generation reaches half the cap it becomes the old one and
+//! the previous old one is dropped, and an entity touched in the old one
+//! moves back to the young one (least-recently-used, approximately). So
+//! at most `max_entities` entities and `max_source_ips` addresses are held,
+//! each with fixed-size rings. State older than the longest window plus the
+//! lateness bound (in event time) is ignored and pruned.
+//!
+//! **Persistence.** [`Correlator::save`] writes a versioned JSON snapshot
+//! (tmp → fsync → rename); [`Correlator::load`] reads it at start, so a
+//! restart does not forget a phish seen an hour ago.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash};
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::tags::Tag;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Whose thresholds apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// A standard user.
+    Standard = 0,
+    /// Holds a privileged role.
+    Privileged = 1,
+    /// An executive.
+    Executive = 2,
+    /// A service identity.
+    Service = 3,
+    /// A shared mailbox.
+    SharedMailbox = 4,
+}
+
+/// Per-profile thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Failed sign-ins in `failure_window` for `failed_signin_burst`.
+    pub failed_signins: u32,
+    /// Failed sign-ins before a success for `brute_force_success`.
+    pub brute_force_failures: u32,
+    /// Push denials before an approval for `mfa_fatigue`.
+    pub mfa_push_denials: u32,
+}
+
+/// Windows, thresholds and caps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationConfig {
+    /// After a malicious message, how long a sensitive act is
+    /// `recent_phish_target` (ms).
+    pub phish_window_ms: i64,
+    /// Failed sign-in window (burst, brute force) (ms).
+    pub failure_window_ms: i64,
+    /// Push denials → approval window (ms).
+    pub mfa_window_ms: i64,
+    /// Password spray window (ms).
+    pub spray_window_ms: i64,
+    /// Distinct entities failing from one IP for `password_spray`.
+    pub spray_min_entities: u32,
+    /// Risky sign-in → forwarding/consent window (ms).
+    pub forwarding_window_ms: i64,
+    /// Speed above which two sign-ins are `impossible_travel` (km/h).
+    pub travel_max_kmh: f64,
+    /// Distances below this never count (geo-IP noise) (km).
+    pub travel_min_km: f64,
+    /// How late (event time) an event may arrive and still correlate (ms).
+    pub lateness_ms: i64,
+    /// Most entities held.
+    pub max_entities: usize,
+    /// Most source IPs held for spray detection.
+    pub max_source_ips: usize,
+    /// Thresholds by [`Profile`].
+    pub thresholds: [Thresholds; 5],
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        let t = |f, b, m| Thresholds {
+            failed_signins: f,
+            brute_force_failures: b,
+            mfa_push_denials: m,
+        };
+        CorrelationConfig {
+            phish_window_ms: 24 * 3600 * 1000,
+            failure_window_ms: 10 * 60 * 1000,
+            mfa_window_ms: 10 * 60 * 1000,
+            spray_window_ms: 10 * 60 * 1000,
+            spray_min_entities: 5,
+            forwarding_window_ms: 2 * 3600 * 1000,
+            travel_max_kmh: 900.0,
+            travel_min_km: 300.0,
+            lateness_ms: 15 * 60 * 1000,
+            max_entities: 200_000,
+            max_source_ips: 50_000,
+            thresholds: [
+                t(10, 5, 3), // standard
+                t(5, 3, 2),  // privileged
+                t(5, 3, 2),  // executive
+                t(3, 3, 1),  // service: any failure pattern is odd
+                t(5, 3, 2),  // shared mailbox: nobody should sign in
+            ],
+        }
+    }
+}
+
+/// A related event: its `metadata.uid` and time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ref {
+    /// `metadata.uid`, if the event had one (cut to 128 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<Box<str>>,
+    /// Event time, epoch ms.
+    pub time: i64,
+    /// A rule already fired with this event as the completing half.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub used: bool,
+}
+
+impl Ref {
+    fn new(uid: Option<&str>, time: i64) -> Self {
+        Ref {
+            uid: uid.map(|u| {
+                let mut end = u.len().min(128);
+                while !u.is_char_boundary(end) {
+                    end -= 1;
+                }
+                u[..end].into()
+            }),
+            time,
+            used: false,
+        }
+    }
+}
+
+/// What one event tells the correlator.
+#[derive(Debug, Default)]
+pub struct Obs<'x> {
+    /// Event time, epoch ms.
+    pub time: i64,
+    /// `metadata.uid`.
+    pub uid: Option<&'x str>,
+    /// The entity that signed in or acted, with its profile.
+    pub subject: Option<(u128, Profile)>,
+    /// A password sign-in: success (true) or failure (false).
+    pub signin: Option<bool>,
+    /// An MFA push was denied.
+    pub push_denied: bool,
+    /// An MFA push was approved.
+    pub push_approved: bool,
+    /// MFA change, consent or inbox rule (sensitive after a phish).
+    pub sensitive: bool,
+    /// Forwarding rule or OAuth consent (persistence).
+    pub persistence: bool,
+    /// The sign-in is risky by itself (vendor risk, vendor new country).
+    pub risky: bool,
+    /// Entities that received or were sent a malicious message.
+    pub phish_targets: &'x [u128],
+    /// Source IP of a sign-in.
+    pub src_ip: Option<&'x str>,
+    /// Country of a sign-in.
+    pub country: Option<&'x str>,
+    /// Latitude, longitude of a sign-in.
+    pub geo: Option<(f64, f64)>,
+}
+
+/// A correlated tag for one entity of the current event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The tag.
+    pub tag: Tag,
+    /// The entity it concerns.
+    pub entity: u128,
+    /// The other event of the pattern.
+    pub related: Ref,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Geo {
+    time: i64,
+    lat: f64,
+    lon: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uid: Option<Box<str>>,
+}
+
+/// Ring capacities (fixed: an entity's state never grows past them).
+const PHISH: usize = 4;
+const SENSITIVE: usize = 8;
+const DENIALS: usize = 16;
+const APPROVALS: usize = 4;
+const FAILURES: usize = 32;
+const SUCCESSES: usize = 4;
+const COUNTRIES: usize = 16;
+const GEOS: usize = 4;
+const RISKY: usize = 4;
+const PERSIST: usize = 4;
+const SPRAY_ENTRIES: usize = 64;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct EntityState {
+    #[serde(default)]
+    phish: VecDeque<Ref>,
+    #[serde(default)]
+    sensitive: VecDeque<Ref>,
+    #[serde(default)]
+    denials: VecDeque<Ref>,
+    #[serde(default)]
+    approvals: VecDeque<Ref>,
+    #[serde(default)]
+    failures: VecDeque<Ref>,
+    #[serde(default)]
+    successes: VecDeque<Ref>,
+    #[serde(default)]
+    countries: VecDeque<Box<str>>,
+    #[serde(default)]
+    geos: VecDeque<Geo>,
+    #[serde(default)]
+    risky: VecDeque<Ref>,
+    #[serde(default)]
+    persistence: VecDeque<Ref>,
+    #[serde(default)]
+    burst_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct SprayState {
+    entries: VecDeque<(u128, i64)>,
+    fired_at: Option<i64>,
+}
+
+fn push<T>(q: &mut VecDeque<T>, cap: usize, v: T) {
+    if q.len() >= cap {
+        q.pop_front();
+    }
+    q.push_back(v);
+}
+
+/// A map that holds at most `cap` keys: two generations, see the module
+/// documentation.
+#[derive(Debug)]
+pub struct GenMap<K, V> {
+    young: FastMap<K, V>,
+    old: FastMap<K, V>,
+    cap: usize,
+}
+
+impl<K: Hash + Eq + Copy, V: Default> GenMap<K, V> {
+    /// An empty map for at most `cap` keys (at least 2).
+    pub fn new(cap: usize) -> Self {
+        GenMap {
+            young: FastMap::default(),
+            old: FastMap::default(),
+            cap: cap.max(2),
+        }
+    }
+
+    /// The value of `k`, created (or moved back to the young generation).
+    pub fn entry(&mut self, k: K) -> &mut V {
+        if !self.young.contains_key(&k) {
+            let v = self.old.remove(&k).unwrap_or_default();
+            if self.young.len() >= self.cap / 2 {
+                self.old = std::mem::take(&mut self.young);
+            }
+            self.young.insert(k, v);
+        }
+        match self.young.get_mut(&k) {
+            Some(v) => v,
+            None => unreachable!("inserted above"),
+        }
+    }
+
+    /// Keys held.
+    pub fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+
+    /// Nothing held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.old.iter().chain(self.young.iter())
+    }
+}
+
+/// The shared correlation state.
+#[derive(Debug)]
+pub struct Correlator {
+    cfg: CorrelationConfig,
+    entities: GenMap<u128, EntityState>,
+    ips: GenMap<u64, SprayState>,
+    max_time: i64,
+    ip_hasher: foldhash::fast::FixedState,
+}
+
+/// Snapshot on disk. `version` says the layout; a reader refuses versions
+/// it does not know (and starts empty) rather than misreading them.
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    version: String,
+    max_time: i64,
+    entities: Vec<(String, EntityState)>,
+    ips: Vec<(u64, SprayState)>,
+}
+
+/// The snapshot layout this build writes.
+const SNAPSHOT_VERSION: &str = "1";
+
+impl Correlator {
+    /// Empty state.
+    pub fn new(cfg: CorrelationConfig) -> Self {
+        Correlator {
+            entities: GenMap::new(cfg.max_entities),
+            ips: GenMap::new(cfg.max_source_ips),
+            cfg,
+            max_time: i64::MIN,
+            ip_hasher: foldhash::fast::FixedState::with_seed(0x001d_114b),
+        }
+    }
+
+    /// Entities held.
+    pub fn entities(&self) -> usize {
+        self.entities.len()
+    }
+
+    /// Source IPs held.
+    pub fn source_ips(&self) -> usize {
+        self.ips.len()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CorrelationConfig {
+        &self.cfg
+    }
+
+    fn horizon(&self) -> i64 {
+        let c = &self.cfg;
+        let longest = c
+            .phish_window_ms
+            .max(c.failure_window_ms)
+            .max(c.mfa_window_ms)
+            .max(c.spray_window_ms)
+            .max(c.forwarding_window_ms);
+        self.max_time.saturating_sub(longest + c.lateness_ms)
+    }
+
+    /// Feed one event; correlated tags go to `out`.
+    pub fn observe(&mut self, o: &Obs<'_>, out: &mut Vec<Hit>) {
+        let t = o.time;
+        // An event far older than everything seen is past the lateness
+        // bound: it neither fires nor is recorded.
+        if self.max_time != i64::MIN
+            && t < self
+                .max_time
+                .saturating_sub(self.cfg.lateness_ms + self.cfg.phish_window_ms)
+        {
+            return;
+        }
+        self.max_time = self.max_time.max(t);
+        let horizon = self.horizon();
+        let cfg = self.cfg.clone();
+        let me = Ref::new(o.uid, t);
+
+        for &target in o.phish_targets {
+            let st = self.entities.entry(target);
+            prune(&mut st.phish, horizon);
+            for s in st.sensitive.iter() {
+                if s.time >= t && s.time - t <= cfg.phish_window_ms {
+                    out.push(hit(Tag::RecentPhishTarget, target, s));
+                }
+            }
+            push(&mut st.phish, PHISH, me.clone());
+        }
+
+        let Some((e, profile)) = o.subject else {
+            return;
+        };
+        let th = cfg.thresholds[profile as usize];
+        let spray_ip = match (o.signin, o.src_ip) {
+            (Some(false), Some(ip)) => Some(self.ip_hasher.hash_one(ip)),
+            _ => None,
+        };
+        let st = self.entities.entry(e);
+        let mut risky = o.risky && o.signin == Some(true);
+        let recent_phish = |st: &EntityState, out: &mut Vec<Hit>| {
+            for p in st.phish.iter() {
+                if p.time <= t && t - p.time <= cfg.phish_window_ms {
+                    out.push(hit(Tag::RecentPhishTarget, e, p));
+                }
+            }
+        };
+        match o.signin {
+            Some(false) => {
+                prune(&mut st.failures, horizon);
+                push(&mut st.failures, FAILURES, me.clone());
+                let n = count(&st.failures, t - cfg.failure_window_ms, t);
+                let fired_lately = st
+                    .burst_at
+                    .is_some_and(|b| (t - b).abs() <= cfg.failure_window_ms);
+                if n >= th.failed_signins as usize && !fired_lately {
+                    st.burst_at = Some(t);
+                    if let Some(first) = st
+                        .failures
+                        .iter()
+                        .find(|f| f.time >= t - cfg.failure_window_ms)
+                    {
+                        out.push(hit(Tag::FailedSigninBurst, e, first));
+                    }
+                }
+                // A success seen before these failures arrived.
+                for s in st.successes.iter_mut() {
+                    if !s.used && s.time >= t && s.time - t <= cfg.failure_window_ms {
+                        let n = count(&st.failures, s.time - cfg.failure_window_ms, s.time);
+                        if n >= th.brute_force_failures as usize {
+                            s.used = true;
+                            out.push(hit(Tag::BruteForceSuccess, e, s));
+                        }
+                    }
+                }
+            }
+            Some(true) => {
+                let prev_success = st.successes.back().cloned();
+                let n = count(&st.failures, t - cfg.failure_window_ms, t);
+                let mut s = me.clone();
+                if n >= th.brute_force_failures as usize {
+                    if let Some(last) = st
+                        .failures
+                        .iter()
+                        .filter(|f| f.time <= t)
+                        .max_by_key(|f| f.time)
+                    {
+                        out.push(hit(Tag::BruteForceSuccess, e, last));
+                        s.used = true;
+                    }
+                }
+                push(&mut st.successes, SUCCESSES, s);
+                if let Some(c) = o.country {
+                    let known = st.countries.iter().any(|k| k.eq_ignore_ascii_case(c));
+                    if !known {
+                        if !st.countries.is_empty() {
+                            risky = true;
+                            let prev = prev_success.clone().unwrap_or_else(|| me.clone());
+                            out.push(hit(Tag::NewCountry, e, &prev));
+                        }
+                        push(&mut st.countries, COUNTRIES, c.into());
+                    }
+                }
+                if let Some((lat, lon)) = o.geo {
+                    for g in st.geos.iter() {
+                        let km = haversine_km(lat, lon, g.lat, g.lon);
+                        if km < cfg.travel_min_km {
+                            continue;
+                        }
+                        let hours = (t - g.time).abs() as f64 / 3_600_000.0;
+                        if hours == 0.0 || km / hours > cfg.travel_max_kmh {
+                            risky = true;
+                            out.push(Hit {
+                                tag: Tag::ImpossibleTravel,
+                                entity: e,
+                                related: Ref {
+                                    uid: g.uid.clone(),
+                                    time: g.time,
+                                    used: false,
+                                },
+                            });
+                            break;
+                        }
+                    }
+                    push(
+                        &mut st.geos,
+                        GEOS,
+                        Geo {
+                            time: t,
+                            lat,
+                            lon,
+                            uid: me.uid.clone(),
+                        },
+                    );
+                }
+                recent_phish(st, out);
+                prune(&mut st.sensitive, horizon);
+                push(&mut st.sensitive, SENSITIVE, me.clone());
+            }
+            None => {}
+        }
+        if o.push_approved {
+            let n = count(&st.denials, t - cfg.mfa_window_ms, t);
+            let mut a = me.clone();
+            if n >= th.mfa_push_denials as usize {
+                if let Some(last) = st
+                    .denials
+                    .iter()
+                    .filter(|d| d.time <= t)
+                    .max_by_key(|d| d.time)
+                {
+                    out.push(hit(Tag::MfaFatigue, e, last));
+                    a.used = true;
+                }
+            }
+            push(&mut st.approvals, APPROVALS, a);
+        }
+        if o.push_denied {
+            prune(&mut st.denials, horizon);
+            push(&mut st.denials, DENIALS, me.clone());
+            for a in st.approvals.iter_mut() {
+                if !a.used && a.time >= t && a.time - t <= cfg.mfa_window_ms {
+                    let n = count(&st.denials, a.time - cfg.mfa_window_ms, a.time);
+                    if n >= th.mfa_push_denials as usize {
+                        a.used = true;
+                        out.push(hit(Tag::MfaFatigue, e, a));
+                    }
+                }
+            }
+        }
+        if o.sensitive && o.signin.is_none() {
+            recent_phish(st, out);
+            prune(&mut st.sensitive, horizon);
+            push(&mut st.sensitive, SENSITIVE, me.clone());
+        }
+        if risky {
+            for p in st.persistence.iter() {
+                if p.time >= t && p.time - t <= cfg.forwarding_window_ms {
+                    out.push(hit(Tag::ForwardingAfterRiskySignin, e, p));
+                }
+            }
+            prune(&mut st.risky, horizon);
+            push(&mut st.risky, RISKY, me.clone());
+        }
+        if o.persistence {
+            for r in st.risky.iter() {
+                if r.time <= t && t - r.time <= cfg.forwarding_window_ms {
+                    out.push(hit(Tag::ForwardingAfterRiskySignin, e, r));
+                }
+            }
+            prune(&mut st.persistence, horizon);
+            push(&mut st.persistence, PERSIST, me.clone());
+        }
+        if let Some(ip) = spray_ip {
+            let sp = self.ips.entry(ip);
+            sp.entries.retain(|(_, ft)| *ft >= horizon);
+            if sp.entries.len() >= SPRAY_ENTRIES {
+                sp.entries.pop_front();
+            }
+            sp.entries.push_back((e, t));
+            let w = cfg.spray_window_ms;
+            let mut distinct: Vec<u128> = sp
+                .entries
+                .iter()
+                .filter(|(_, ft)| (ft - t).abs() <= w)
+                .map(|(x, _)| *x)
+                .collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let fired_lately = sp.fired_at.is_some_and(|f| (t - f).abs() <= w);
+            if distinct.len() >= cfg.spray_min_entities as usize && !fired_lately {
+                sp.fired_at = Some(t);
+                let first = sp
+                    .entries
+                    .iter()
+                    .filter(|(_, ft)| (ft - t).abs() <= w)
+                    .min_by_key(|(_, ft)| *ft)
+                    .map_or(t, |(_, ft)| *ft);
+                out.push(Hit {
+                    tag: Tag::PasswordSpray,
+                    entity: e,
+                    related: Ref {
+                        uid: None,
+                        time: first,
+                        used: false,
+                    },
+                });
+            }
+        }
+    }
+
+    /// Write the state to `path` (tmp → fsync → rename).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let snap = Snapshot {
+            version: SNAPSHOT_VERSION.into(),
+            max_time: self.max_time,
+            entities: self
+                .entities
+                .iter()
+                .map(|(k, v)| (uuid::Uuid::from_u128(*k).to_string(), v.clone()))
+                .collect(),
+            ips: self.ips.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            serde_json::to_writer(&mut f, &snap)?;
+            f.flush()?;
+            f.get_ref().sync_all()?;
+        }
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+
+    /// State from `path`, or empty when there is none. A snapshot that
+    /// cannot be read is logged and ignored (the agent starts fresh rather
+    /// than not at all).
+    pub fn load(cfg: CorrelationConfig, path: &Path) -> Self {
+        let mut c = Correlator::new(cfg);
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return c,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read correlation state; starting empty");
+                return c;
+            }
+        };
+        match serde_json::from_slice::<Snapshot>(&bytes) {
+            Ok(snap) if snap.version != SNAPSHOT_VERSION => {
+                tracing::warn!(path = %path.display(), version = %snap.version,
+                    "correlation state has an unknown version; starting empty");
+            }
+            Ok(Snapshot {
+                max_time,
+                entities,
+                ips,
+                ..
+            }) => {
+                c.max_time = max_time;
+                for (k, v) in entities {
+                    if let Ok(id) = uuid::Uuid::parse_str(&k) {
+                        *c.entities.entry(id.as_u128()) = v;
+                    }
+                }
+                for (k, v) in ips {
+                    *c.ips.entry(k) = v;
+                }
+                tracing::info!(path = %path.display(), entities = c.entities.len(), "correlation state loaded");
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "correlation state unreadable; starting empty");
+            }
+        }
+        c
+    }
+}
+
+fn hit(tag: Tag, entity: u128, r: &Ref) -> Hit {
+    Hit {
+        tag,
+        entity,
+        related: Ref {
+            uid: r.uid.clone(),
+            time: r.time,
+            used: false,
+        },
+    }
+}
+
+fn prune(q: &mut VecDeque<Ref>, horizon: i64) {
+    q.retain(|r| r.time >= horizon);
+}
+
+fn count(q: &VecDeque<Ref>, from: i64, to: i64) -> usize {
+    q.iter().filter(|r| r.time >= from && r.time <= to).count()
+}
+
+/// Great-circle distance in km.
+pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6371.0 * a.sqrt().asin()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+use super::*;
+
+const T0: i64 = 1_767_000_000_000;
+
+fn fail(c: &mut Correlator, e: u128, t: i64, ip: &str) -> Vec<Hit> {
+    let mut out = Vec::new();
+    c.observe(
+        &Obs {
+            time: t,
+            subject: Some((e, Profile::Standard)),
+            signin: Some(false),
+            src_ip: Some(ip),
+            ..Default::default()
+        },
+        &mut out,
+    );
+    out
+}
+
+#[test]
+fn gen_map_never_holds_more_than_its_cap() {
+    let mut m: GenMap<u128, u8> = GenMap::new(1000);
+    for k in 0..100_000u128 {
+        *m.entry(k) += 1;
+        assert!(m.len() <= 1000);
+    }
+    // A recently used key survives a generation change.
+    let mut m: GenMap<u128, u8> = GenMap::new(10);
+    *m.entry(1) = 7;
+    for k in 100..104u128 {
+        m.entry(k);
+    }
+    assert_eq!(*m.entry(1), 7);
+}
+
+#[test]
+fn entity_cap_holds_under_distinct_entities() {
+    let cfg = CorrelationConfig {
+        max_entities: 5_000,
+        max_source_ips: 100,
+        ..Default::default()
+    };
+    let mut c = Correlator::new(cfg);
+    for e in 0..50_000u128 {
+        fail(
+            &mut c,
+            e,
+            T0 + e as i64,
+            &format!("10.0.{}.{}", e % 250, e % 7),
+        );
+        assert!(c.entities() <= 5_000);
+        assert!(c.source_ips() <= 100);
+    }
+}
+
+#[test]
+fn late_events_beyond_the_bound_are_ignored() {
+    let mut c = Correlator::new(CorrelationConfig::default());
+    fail(&mut c, 1, T0 + 10 * 86_400_000, "10.0.0.1");
+    let before = c.entities();
+    fail(&mut c, 2, T0, "10.0.0.1");
+    assert_eq!(c.entities(), before);
+}
+
+#[test]
+fn snapshot_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("state").join("correlation.json");
+    let mut c = Correlator::new(CorrelationConfig::default());
+    for i in 0..4 {
+        fail(&mut c, 42, T0 + i, "10.0.0.1");
+    }
+    c.save(&p).unwrap();
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.starts_with(r#"{"version":"1""#), "{text}");
+    let mut back = Correlator::load(CorrelationConfig::default(), &p);
+    assert_eq!(back.entities(), 1);
+    // The fifth failure after the restart completes a brute force.
+    let mut out = Vec::new();
+    back.observe(
+        &Obs {
+            time: T0 + 10,
+            subject: Some((42, Profile::Standard)),
+            signin: Some(false),
+            ..Default::default()
+        },
+        &mut out,
+    );
+    back.observe(
+        &Obs {
+            time: T0 + 20,
+            subject: Some((42, Profile::Standard)),
+            signin: Some(true),
+            ..Default::default()
+        },
+        &mut out,
+    );
+    assert!(
+        out.iter().any(|h| h.tag == Tag::BruteForceSuccess),
+        "{out:?}"
+    );
+    // A broken snapshot starts empty rather than failing.
+    std::fs::write(&p, b"{not json").unwrap();
+    assert_eq!(
+        Correlator::load(CorrelationConfig::default(), &p).entities(),
+        0
+    );
+}
+
+#[test]
+fn haversine_paris_new_york() {
+    let d = haversine_km(48.85, 2.35, 40.71, -74.0);
+    assert!((5800.0..5900.0).contains(&d), "{d}");
+}

@@ -1,0 +1,543 @@
+//! Entity resolution and risk tags, applied to each OCSF event between
+//! mapping and serialisation.
+//!
+//! - [`canon`]: spellings → canonical keys (no directory needed).
+//! - [`identity_map`]: the directory export (aliases, kind, flags), reloaded
+//!   when its file changes.
+//! - [`entity`]: kinds, UUIDv5 entity ids, the principals an event names.
+//! - [`tags`]: the tag table and the stateless rules.
+//! - [`correlate`]: the stateful rules, shared by every source of a run.
+//!
+//! [`Shared`] holds what every source shares (settings, identity map,
+//! correlation state); each [`crate::transforms::parse::ParseStage`] gets
+//! its own [`Enricher`] from it, with a private cache of resolved entities,
+//! so the hot path takes no lock unless the event matters to a stateful
+//! rule. The output contract (what is added to an event) is in the README
+//! and `docs/enrichment.md`.
+
+pub mod canon;
+pub mod correlate;
+pub mod entity;
+pub mod identity_map;
+pub mod tags;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use idlink_parsers::ocsf::{Enrichment, Event};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use canon::Canon;
+use correlate::{CorrelationConfig, Correlator, Hit, Obs, Profile};
+use entity::{Kind, Principal, Role};
+use identity_map::{IdentityMap, MapHandle};
+use tags::{Tag, TagCtx, TagSet};
+
+/// The checked `[enrich]` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichConfig {
+    /// Add entities and tags at all.
+    pub enabled: bool,
+    /// Tenant name: the namespace of entity ids.
+    pub tenant: String,
+    /// Organisation mail domains (lower case).
+    pub local_domains: Vec<String>,
+    /// Alias domain → canonical domain.
+    pub domain_aliases: Vec<(String, String)>,
+    /// Domains lookalikes are measured against (empty: the local ones).
+    pub protected_domains: Vec<String>,
+    /// Directory export (CSV or JSON).
+    pub identity_map: Option<PathBuf>,
+    /// How often the identity map file is checked for changes.
+    pub reload_interval: Duration,
+    /// How often correlation state is written to disk.
+    pub snapshot_interval: Duration,
+    /// Windows, thresholds, caps.
+    pub correlation: CorrelationConfig,
+}
+
+impl Default for EnrichConfig {
+    fn default() -> Self {
+        EnrichConfig {
+            enabled: true,
+            tenant: "default".into(),
+            local_domains: Vec::new(),
+            domain_aliases: Vec::new(),
+            protected_domains: Vec::new(),
+            identity_map: None,
+            reload_interval: Duration::from_secs(5),
+            snapshot_interval: Duration::from_secs(60),
+            correlation: CorrelationConfig::default(),
+        }
+    }
+}
+
+/// Where the correlation snapshot lives under `data_dir`.
+pub fn state_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("state").join("correlation.json")
+}
+
+/// What every stage of one process shares.
+#[derive(Debug)]
+pub struct Shared {
+    cfg: EnrichConfig,
+    canon: Canon,
+    ns: Uuid,
+    protected: Vec<(String, String)>,
+    map: MapHandle,
+    correlator: Mutex<Correlator>,
+    state_path: Option<PathBuf>,
+}
+
+impl Shared {
+    /// Build from settings; with `state_path`, correlation state is loaded
+    /// from there and saved there. Fails when the identity map cannot be
+    /// loaded.
+    pub fn new(cfg: EnrichConfig, state_path: Option<PathBuf>) -> Result<Arc<Self>, String> {
+        let canon = Canon::new(&cfg.domain_aliases, &cfg.local_domains);
+        let protected_src: Vec<String> = if cfg.protected_domains.is_empty() {
+            canon.local_domains().to_vec()
+        } else {
+            cfg.protected_domains
+                .iter()
+                .map(|d| canon.domain(d.trim()).into_owned())
+                .collect()
+        };
+        let protected = protected_src
+            .into_iter()
+            .map(|d| {
+                let sk = tags::skeleton(&d);
+                (d, sk)
+            })
+            .collect();
+        let map = MapHandle::new(cfg.identity_map.clone(), canon.clone())?;
+        let correlator = match &state_path {
+            Some(p) => Correlator::load(cfg.correlation.clone(), p),
+            None => Correlator::new(cfg.correlation.clone()),
+        };
+        Ok(Arc::new(Shared {
+            ns: entity::tenant_namespace(&cfg.tenant),
+            cfg,
+            canon,
+            protected,
+            map,
+            correlator: Mutex::new(correlator),
+            state_path,
+        }))
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EnrichConfig {
+        &self.cfg
+    }
+
+    /// A per-stage enricher.
+    pub fn enricher(self: &Arc<Self>) -> Enricher {
+        Enricher {
+            shared: self.clone(),
+            map: self.map.current(),
+            generation: self.map.generation(),
+            cache: Default::default(),
+            hits: Vec::new(),
+            memo: Default::default(),
+        }
+    }
+
+    /// Check the identity map file now (also done by the background
+    /// thread).
+    pub fn reload_map(&self) {
+        if let Err(e) = self.map.reload_if_changed() {
+            tracing::warn!(error = %e, "identity map not reloaded; the previous one stays in force");
+        }
+    }
+
+    /// Write the correlation snapshot, if this process keeps one.
+    pub fn save_state(&self) -> std::io::Result<()> {
+        let Some(p) = &self.state_path else {
+            return Ok(());
+        };
+        let c = self.correlator.lock().unwrap_or_else(|p| p.into_inner());
+        c.save(p)
+    }
+
+    /// Entities the correlator holds (tests, metrics).
+    pub fn correlated_entities(&self) -> usize {
+        self.correlator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entities()
+    }
+
+    /// A thread that reloads the identity map and snapshots the state on
+    /// their intervals until `stop` is set (it then saves once more).
+    pub fn spawn_background(
+        self: &Arc<Self>,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<JoinHandle<()>> {
+        let me = self.clone();
+        std::thread::Builder::new()
+            .name("enrich".into())
+            .spawn(move || {
+                let mut last_reload = Instant::now();
+                let mut last_save = Instant::now();
+                while !stop.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if last_reload.elapsed() >= me.cfg.reload_interval {
+                        me.reload_map();
+                        last_reload = Instant::now();
+                    }
+                    if last_save.elapsed() >= me.cfg.snapshot_interval {
+                        if let Err(e) = me.save_state() {
+                            tracing::warn!(error = %e, "cannot write correlation state");
+                        }
+                        last_save = Instant::now();
+                    }
+                }
+                if let Err(e) = me.save_state() {
+                    tracing::warn!(error = %e, "cannot write correlation state");
+                }
+            })
+    }
+}
+
+/// A resolved entity, cached per stage.
+#[derive(Debug)]
+struct Resolved {
+    id: u128,
+    label: String,
+    kind: Kind,
+    profile: Profile,
+    /// `entity_id`, `kind`, `canonical`, `privileged`, `executive`,
+    /// `department`, `known`.
+    base: Map<String, Value>,
+}
+
+type Cache = HashMap<String, Arc<Resolved>, foldhash::fast::RandomState>;
+
+/// Entries each per-kind cache holds before it is cleared.
+const CACHE_CAP: usize = 65_536;
+
+/// Adds entities and tags to events; one per parse stage.
+pub struct Enricher {
+    shared: Arc<Shared>,
+    map: Arc<IdentityMap>,
+    generation: u64,
+    cache: [Cache; 4],
+    hits: Vec<Hit>,
+    memo: std::cell::RefCell<tags::SenderMemo>,
+}
+
+struct Named<'a> {
+    p: Principal<'a>,
+    r: Arc<Resolved>,
+    tags: TagSet,
+    hits: Vec<usize>,
+}
+
+impl Enricher {
+    /// The shared part.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    fn resolve(&mut self, p: &Principal<'_>) -> Option<Arc<Resolved>> {
+        let canon = &self.shared.canon;
+        // A spelling the directory knows wins; otherwise the first one.
+        let mut first: Option<Cow<'_, str>> = None;
+        for k in p.keys.iter().flatten() {
+            let key = if p.hint == Kind::Device || p.path == "actor.app_uid" {
+                lower(k)
+            } else {
+                match canon.address(k) {
+                    Some(c) => c,
+                    None => continue,
+                }
+            };
+            let slot = &self.cache[p.hint.index()];
+            if let Some(r) = slot.get(key.as_ref()) {
+                return Some(r.clone());
+            }
+            if self.map.get(&key).is_some() {
+                return Some(self.insert(p.hint, key));
+            }
+            if first.is_none() {
+                first = Some(key);
+            }
+        }
+        first.map(|k| self.insert(p.hint, k))
+    }
+
+    fn insert(&mut self, hint: Kind, key: Cow<'_, str>) -> Arc<Resolved> {
+        let ident = self.map.get(&key);
+        let (kind, canonical) = match ident {
+            Some(i) => (i.kind, i.id.as_str()),
+            None => (hint, key.as_ref()),
+        };
+        let id = entity::entity_id(&self.shared.ns, kind, canonical);
+        let mut base = Map::new();
+        base.insert("entity_id".into(), Value::String(id.to_string()));
+        base.insert("kind".into(), Value::String(kind.as_str().into()));
+        base.insert("canonical".into(), Value::String(canonical.into()));
+        let (privileged, executive) = ident.map_or((false, false), |i| (i.privileged, i.executive));
+        base.insert("privileged".into(), Value::Bool(privileged));
+        base.insert("executive".into(), Value::Bool(executive));
+        if let Some(d) = ident.and_then(|i| i.department.as_ref()) {
+            base.insert("department".into(), Value::String(d.clone()));
+        }
+        base.insert("known".into(), Value::Bool(ident.is_some()));
+        let profile = match kind {
+            Kind::Service => Profile::Service,
+            Kind::Mailbox => Profile::SharedMailbox,
+            _ if privileged => Profile::Privileged,
+            _ if executive => Profile::Executive,
+            _ => Profile::Standard,
+        };
+        let r = Arc::new(Resolved {
+            id: id.as_u128(),
+            label: format!("entity:{id}"),
+            kind,
+            profile,
+            base,
+        });
+        let slot = &mut self.cache[hint.index()];
+        if slot.len() >= CACHE_CAP {
+            slot.clear();
+        }
+        slot.insert(key.into_owned(), r.clone());
+        r
+    }
+
+    /// Add entity enrichments, labels and risk tags to `ev`.
+    pub fn enrich(&mut self, ev: &mut Event<'_>) {
+        if !self.shared.cfg.enabled {
+            return;
+        }
+        let gen = self.shared.map.generation();
+        if gen != self.generation {
+            self.map = self.shared.map.current();
+            self.generation = gen;
+            for c in &mut self.cache {
+                c.clear();
+            }
+            // Executives may have changed; sender verdicts do not depend on
+            // the map, but a reload is a cheap moment to start afresh.
+            *self.memo.borrow_mut() = Default::default();
+        }
+        let mut found = Vec::new();
+        entity::principals(ev, &mut found);
+        let mut named: Vec<Named<'_>> = Vec::with_capacity(found.len());
+        for p in found {
+            let Some(r) = self.resolve(&p) else { continue };
+            if named.iter().any(|n| n.r.id == r.id) {
+                continue;
+            }
+            named.push(Named {
+                p,
+                r,
+                tags: TagSet::default(),
+                hits: Vec::new(),
+            });
+        }
+        let cx = TagCtx {
+            canon: &self.shared.canon,
+            protected: &self.shared.protected,
+            map: &self.map,
+            memo: &self.memo,
+        };
+        let mut event_tags = tags::evaluate(ev, &cx);
+        let subject = named
+            .iter()
+            .position(|n| n.p.role == Role::Target && n.r.kind != Kind::Device)
+            .or_else(|| named.iter().position(|n| n.p.role == Role::Actor));
+        let class = ev.class_uid.unwrap_or(0);
+        if class == 3002
+            && subject.is_some_and(|i| named[i].r.kind == Kind::Service)
+            && matches!(ev.logon_type_id, Some(2 | 10 | 11 | 12))
+        {
+            event_tags.insert(Tag::ServiceInteractive);
+        }
+        let malicious = tags::malicious_message(ev);
+        if malicious && named.iter().any(|n| n.p.role == Role::Recipient) {
+            event_tags.insert(Tag::PhishTarget);
+        }
+        // Tags on entities: mail verdicts on the sender, phish_target on
+        // recipients, identity tags on the subject.
+        for t in event_tags.iter() {
+            match t {
+                Tag::PhishTarget => {
+                    for n in named.iter_mut().filter(|n| n.p.role == Role::Recipient) {
+                        n.tags.insert(t);
+                    }
+                }
+                Tag::SpfFail
+                | Tag::DkimFail
+                | Tag::DmarcFail
+                | Tag::LookalikeDomain
+                | Tag::ExecImpersonation
+                | Tag::ExternalSender
+                | Tag::ImpersonationLure
+                | Tag::MaliciousUrl
+                | Tag::MaliciousAttachment
+                | Tag::BlockedPhish => {
+                    if let Some(n) = named.iter_mut().find(|n| n.p.role == Role::Sender) {
+                        n.tags.insert(t);
+                    }
+                }
+                _ => {
+                    if let Some(i) = subject {
+                        named[i].tags.insert(t);
+                    }
+                }
+            }
+        }
+
+        // Stateful rules.
+        self.hits.clear();
+        let targets: Vec<u128> = if malicious {
+            named
+                .iter()
+                .filter(|n| n.p.role == Role::Recipient)
+                .map(|n| n.r.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let rule = if class == 6003 {
+            tags::inbox_rule(ev, &cx)
+        } else {
+            None
+        };
+        let consent = tags::is_consent(ev) && ev.activity_id == Some(1);
+        let signin = (class == 3002 && ev.activity_id == Some(1)).then_some(());
+        let push_denied = event_tags.contains(Tag::MfaPushDenied);
+        let mut obs = Obs {
+            time: ev.time.unwrap_or(0),
+            uid: event_uid(ev),
+            phish_targets: &targets,
+            ..Default::default()
+        };
+        if let Some(i) = subject {
+            let s = &named[i];
+            if signin.is_some() && !push_denied {
+                obs.signin = match ev.status_id {
+                    Some(1) => Some(true),
+                    Some(2) => Some(false),
+                    _ => None,
+                };
+            }
+            obs.push_denied = push_denied;
+            obs.push_approved = tags::mfa_push_approved(ev);
+            obs.sensitive = event_tags.contains(Tag::MfaMethodChange)
+                || consent
+                || rule.is_some_and(|r| r.any());
+            obs.persistence =
+                consent || rule.is_some_and(|r| r.external_forward || r.mailbox_forward);
+            obs.risky =
+                event_tags.contains(Tag::VendorRiskHigh) || event_tags.contains(Tag::NewCountry);
+            if obs.signin.is_some() {
+                obs.src_ip = ev.src_endpoint.as_deref().and_then(|e| e.ip.as_deref());
+                obs.country = tags::country(ev);
+                obs.geo = tags::geo(ev);
+            }
+            if obs.signin.is_some()
+                || obs.push_denied
+                || obs.push_approved
+                || obs.sensitive
+                || obs.persistence
+            {
+                obs.subject = Some((s.r.id, s.r.profile));
+            }
+        }
+        if obs.subject.is_some() || !targets.is_empty() {
+            let mut c = self
+                .shared
+                .correlator
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            c.observe(&obs, &mut self.hits);
+        }
+        for (hi, h) in self.hits.iter().enumerate() {
+            event_tags.insert(h.tag);
+            if let Some(n) = named.iter_mut().find(|n| n.r.id == h.entity) {
+                n.tags.insert(h.tag);
+                n.hits.push(hi);
+            }
+        }
+
+        if named.is_empty() && event_tags.is_empty() {
+            return;
+        }
+        let meta = ev.meta();
+        for n in &named {
+            meta.labels.push(Cow::Owned(n.r.label.clone()));
+        }
+        for t in event_tags.iter() {
+            meta.labels.push(Cow::Borrowed(t.info().label));
+        }
+        for n in named {
+            let mut data = n.r.base.clone();
+            data.insert("role".into(), Value::String(n.p.role.as_str().into()));
+            if !n.tags.is_empty() {
+                data.insert(
+                    "risk".into(),
+                    Value::Array(
+                        n.tags
+                            .iter()
+                            .map(|t| Value::String(t.name().into()))
+                            .collect(),
+                    ),
+                );
+            }
+            if !n.hits.is_empty() {
+                let corr = n
+                    .hits
+                    .iter()
+                    .map(|&i| {
+                        let h = &self.hits[i];
+                        let mut m = Map::new();
+                        m.insert("tag".into(), Value::String(h.tag.name().into()));
+                        if let Some(u) = &h.related.uid {
+                            m.insert("related_uid".into(), Value::String(u.to_string()));
+                        }
+                        m.insert("related_time".into(), Value::from(h.related.time));
+                        Value::Object(m)
+                    })
+                    .collect();
+                data.insert("correlations".into(), Value::Array(corr));
+            }
+            ev.enrichments.push(Enrichment {
+                name: Some(Cow::Borrowed(n.p.path)),
+                value: Some(n.p.raw),
+                type_: Some(Cow::Borrowed("entity")),
+                provider: Some(Cow::Borrowed("idlink")),
+                data: Some(Value::Object(data)),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// The id other events refer to this one by.
+fn event_uid<'e>(ev: &'e Event<'_>) -> Option<&'e str> {
+    let m = ev.metadata.as_deref();
+    m.and_then(|m| m.uid.as_deref())
+        .or(ev.message_trace_uid.as_deref())
+        .or_else(|| m.and_then(|m| m.correlation_uid.as_deref()))
+}
+
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,8 @@
 //! ([`Samples`]).
 #![allow(dead_code)]
 
+pub mod lab;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

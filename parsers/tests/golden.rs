@@ -15,7 +15,7 @@ fn postfix() -> util::Golden<'static> {
     util::Golden {
         source: Source::Postfix,
         folder: "postfix",
-        ext: "log",
+        exts: &["log"],
         options: util::options(),
         // `unparsable.log` is there to show what unparsed lines become.
         require_parsed: false,

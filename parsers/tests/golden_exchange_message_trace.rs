@@ -1,9 +1,10 @@
-//! Golden tests: `tests/fixtures/exchange-message-trace/*.json` →
-//! `*.ocsf.json` (`BLESS=1` rewrites them).
+//! Golden tests: `tests/fixtures/exchange-message-trace/*.json` → `*.ocsf.json`
+//! (see `util::Golden::mail_json`; `BLESS=1` rewrites them, and with
+//! `OCSF_VALIDATE` set every golden event must pass `--strict`).
 
-mod support_mail_json;
+mod util;
 
 #[test]
 fn golden() {
-    support_mail_json::run_golden(idlink_parsers::Source::ExchangeMessageTrace);
+    util::Golden::mail_json(idlink_parsers::Source::ExchangeMessageTrace).run();
 }

@@ -2,7 +2,9 @@
 //! `*.ocsf.json` (`BLESS=1` rewrites; with `OCSF_VALIDATE` the events
 //! are also validated with `--strict`).
 
-mod lab;
+mod util;
+
+use util::lab;
 
 use idlink_parsers::Source;
 

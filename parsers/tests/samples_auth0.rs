@@ -7,10 +7,9 @@ use util::{Bar, Samples};
 
 #[test]
 fn samples_conform() {
-    Samples {
-        source: Source::Auth0,
-        files: &["events.ndjson"],
-        bar: Bar::MustMap(&[
+    Samples::json(
+        Source::Auth0,
+        Bar::MustMap(&[
             "s",
             "f",
             "fu",
@@ -26,7 +25,6 @@ fn samples_conform() {
             "ss",
             "fs",
         ]),
-        one_event_per_record: true,
-    }
+    )
     .run();
 }

@@ -7,10 +7,9 @@ use util::{Bar, Samples};
 
 #[test]
 fn samples_conform() {
-    Samples {
-        source: Source::AwsCloudtrail,
-        files: &["events.ndjson"],
-        bar: Bar::MustMap(&[
+    Samples::json(
+        Source::AwsCloudtrail,
+        Bar::MustMap(&[
             "ConsoleLogin",
             "CredentialChallenge",
             "AssumeRole",
@@ -23,7 +22,6 @@ fn samples_conform() {
             "CreateUser",
             "CreateAccountAssignment",
         ]),
-        one_event_per_record: true,
-    }
+    )
     .run();
 }

@@ -3,7 +3,9 @@
 //! with `OCSF_VALIDATE=/path/to/ocsf-validate` every event passes
 //! `--strict`. `IDLINK_SAMPLES=skip` skips it.
 
-mod lab;
+mod util;
+
+use util::lab;
 
 use idlink_parsers::Source;
 
@@ -11,7 +13,7 @@ use idlink_parsers::Source;
 fn samples_conform() {
     // The Dovecot lines inside the Postfix samples (maillog-dump, MIT).
     let mut extra = Vec::new();
-    if let Some(dir) = lab::samples_dir() {
+    if let Some(dir) = util::samples_dir() {
         for l in lab::lines_of(&dir.join("postfix/events.log")) {
             let s = String::from_utf8_lossy(&l);
             if s.contains(" dovecot: ") || s.contains(" dovecot[") {

@@ -7,10 +7,9 @@ use util::{Bar, Samples};
 
 #[test]
 fn samples_conform() {
-    Samples {
-        source: Source::Duo,
-        files: &["events.ndjson"],
-        bar: Bar::MustMap(&[
+    Samples::json(
+        Source::Duo,
+        Bar::MustMap(&[
             "authentication",
             "enrollment",
             "admin_login",
@@ -20,7 +19,6 @@ fn samples_conform() {
             "user_update",
             "o2fa_user_provisioned",
         ]),
-        one_event_per_record: true,
-    }
+    )
     .run();
 }

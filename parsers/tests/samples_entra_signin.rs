@@ -7,11 +7,5 @@ use util::{Bar, Samples};
 
 #[test]
 fn samples_conform() {
-    Samples {
-        source: Source::EntraSignin,
-        files: &["events.ndjson"],
-        bar: Bar::NoFallback,
-        one_event_per_record: true,
-    }
-    .run();
+    Samples::json(Source::EntraSignin, Bar::NoFallback).run();
 }

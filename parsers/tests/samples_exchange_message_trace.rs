@@ -1,15 +1,14 @@
 //! The shared exchange-message-trace samples: every record decodes, no
 //! fallback, every event valid OCSF (with `OCSF_VALIDATE=...`).
 
-mod support_mail_json;
+mod util;
 
 use idlink_parsers::Source;
+use util::{Bar, Samples};
 
 #[test]
 fn samples() {
-    if let Some(c) =
-        support_mail_json::run_samples(Source::ExchangeMessageTrace, "events.ndjson", &|_| false)
-    {
+    if let Some(c) = Samples::mail_json(Source::ExchangeMessageTrace, Bar::NoFallback).run() {
         assert_eq!(c.records, 7);
     }
 }
@@ -17,7 +16,7 @@ fn samples() {
 #[test]
 #[ignore = "timing; run with --release --ignored --nocapture"]
 fn perf() {
-    support_mail_json::perf(Source::ExchangeMessageTrace, "events.ndjson");
+    util::perf(Source::ExchangeMessageTrace, "events.ndjson");
 }
 
 /// The OCSF project's own 1.4.0 mappings of six sample rows
@@ -26,7 +25,7 @@ fn perf() {
 #[test]
 fn agrees_with_ocsf_examples() {
     use serde_json::Value;
-    let Some(dir) = support_mail_json::samples_dir() else {
+    let Some(dir) = util::samples_dir() else {
         return;
     };
     let dir = dir.join("exchange-message-trace");
@@ -50,10 +49,10 @@ fn agrees_with_ocsf_examples() {
         let text = std::fs::read_to_string(dir.join(exp)).expect("expected");
         // One published file repeats a key; serde_json keeps the last.
         let want: Value = serde_json::from_str(&text).expect("expected json");
-        let (got, _) = support_mail_json::decode_all(
+        let got = util::decode_all(
             Source::ExchangeMessageTrace,
-            &lines[line - 1..line],
             &Default::default(),
+            &lines[line - 1..line],
         );
         let got = &got[0];
         let pairs = [

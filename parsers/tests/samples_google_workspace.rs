@@ -30,6 +30,8 @@ fn samples_conform() {
             "email_forwarding_out_of_domain",
         ]),
         one_event_per_record: false,
+        options: util::fixed_options(),
+        check_flushed: true,
     }
     .run();
 }

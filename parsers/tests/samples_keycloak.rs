@@ -25,6 +25,8 @@ fn samples_conform() {
             "CODE_TO_TOKEN",
         ]),
         one_event_per_record: true,
+        options: util::fixed_options(),
+        check_flushed: true,
     }
     .run();
 }

@@ -9,10 +9,9 @@ use util::{Bar, Samples};
 
 #[test]
 fn samples_conform() {
-    Samples {
-        source: Source::M365Audit,
-        files: &["events.ndjson"],
-        bar: Bar::MustMap(&[
+    Samples::json(
+        Source::M365Audit,
+        Bar::MustMap(&[
             "UserLoggedIn",
             "UserLoginFailed",
             "New-InboxRule",
@@ -27,7 +26,6 @@ fn samples_conform() {
             "Change user password.",
             "Reset user password.",
         ]),
-        one_event_per_record: true,
-    }
+    )
     .run();
 }

@@ -2,10 +2,11 @@
 //! fallback for the e-mail tables, every event valid OCSF (with
 //! `OCSF_VALIDATE=/path/to/ocsf-validate`).
 
-mod support_mail_json;
+mod util;
 
 use idlink_parsers::Source;
 use serde_json::Value;
+use util::{Bar, Samples};
 
 /// Two sample records carry an endpoint `DeviceEvents` row under an
 /// e-mail category (a third-party test artefact): they are not e-mail
@@ -16,11 +17,9 @@ fn not_an_email_row(ev: &Value) -> bool {
 
 #[test]
 fn samples() {
-    if let Some(c) = support_mail_json::run_samples(
-        Source::M365DefenderEmail,
-        "events.ndjson",
-        &not_an_email_row,
-    ) {
+    if let Some(c) =
+        Samples::mail_json(Source::M365DefenderEmail, Bar::AllowOnly(not_an_email_row)).run()
+    {
         assert_eq!(c.records, 8);
         assert_eq!(c.fallback, 2);
     }
@@ -29,5 +28,5 @@ fn samples() {
 #[test]
 #[ignore = "timing; run with --release --ignored --nocapture"]
 fn perf() {
-    support_mail_json::perf(Source::M365DefenderEmail, "events.ndjson");
+    util::perf(Source::M365DefenderEmail, "events.ndjson");
 }

@@ -1,13 +1,14 @@
 //! The shared mimecast samples: every record decodes, no fallback,
 //! every event valid OCSF (with `OCSF_VALIDATE=/path/to/ocsf-validate`).
 
-mod support_mail_json;
+mod util;
 
 use idlink_parsers::Source;
+use util::{Bar, Samples};
 
 #[test]
 fn samples() {
-    if let Some(c) = support_mail_json::run_samples(Source::Mimecast, "events.ndjson", &|_| false) {
+    if let Some(c) = Samples::mail_json(Source::Mimecast, Bar::NoFallback).run() {
         assert_eq!(c.records, 16);
         assert_eq!(c.fallback, 0);
     }
@@ -16,5 +17,5 @@ fn samples() {
 #[test]
 #[ignore = "timing; run with --release --ignored --nocapture"]
 fn perf() {
-    support_mail_json::perf(Source::Mimecast, "events.ndjson");
+    util::perf(Source::Mimecast, "events.ndjson");
 }

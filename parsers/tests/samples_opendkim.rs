@@ -3,7 +3,9 @@
 //! with `OCSF_VALIDATE=/path/to/ocsf-validate` every event passes
 //! `--strict`. `IDLINK_SAMPLES=skip` skips it.
 
-mod lab;
+mod util;
+
+use util::lab;
 
 use idlink_parsers::Source;
 

@@ -1,15 +1,14 @@
 //! The shared proofpoint-pod samples: every record decodes, no fallback,
 //! every event valid OCSF (with `OCSF_VALIDATE=/path/to/ocsf-validate`).
 
-mod support_mail_json;
+mod util;
 
 use idlink_parsers::Source;
+use util::{Bar, Samples};
 
 #[test]
 fn samples() {
-    if let Some(c) =
-        support_mail_json::run_samples(Source::ProofpointPod, "events.ndjson", &|_| false)
-    {
+    if let Some(c) = Samples::mail_json(Source::ProofpointPod, Bar::NoFallback).run() {
         assert_eq!(c.records, 5);
         assert_eq!(c.fallback, 0);
     }
@@ -18,5 +17,5 @@ fn samples() {
 #[test]
 #[ignore = "timing; run with --release --ignored --nocapture"]
 fn perf() {
-    support_mail_json::perf(Source::ProofpointPod, "events.ndjson");
+    util::perf(Source::ProofpointPod, "events.ndjson");
 }

@@ -1,7 +1,6 @@
 //! Shared by the conformance and golden tests of the sources whose samples
 //! are the mail-lab's own logs (`lab-<source>/*.log`): Dovecot, rspamd,
-//! ClamAV, OpenDKIM, OpenDMARC.
-#![allow(dead_code)]
+//! ClamAV, OpenDKIM, OpenDMARC. Built on the rest of `util`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,8 +9,7 @@ use idlink_parsers::common::json::is_fallback;
 use idlink_parsers::{decoder, Options, Source};
 use serde_json::Value;
 
-/// 2026-11-22T12:00:00Z: the lab samples' day.
-pub const REFERENCE_TIME_MS: i64 = 1_795_348_800_000;
+use super::{samples_dir, validate, REFERENCE_TIME_MS};
 
 /// Fixed options: the lab's local domains.
 pub fn options() -> Options {
@@ -19,15 +17,6 @@ pub fn options() -> Options {
         reference_time_ms: REFERENCE_TIME_MS,
         local_domains: vec!["example.test".into(), "corp.example".into()],
         ..Options::default()
-    }
-}
-
-/// The shared samples folder, or `None` with `IDLINK_SAMPLES=skip`.
-pub fn samples_dir() -> Option<PathBuf> {
-    match std::env::var("IDLINK_SAMPLES") {
-        Ok(v) if v == "skip" => None,
-        Ok(v) => Some(PathBuf::from(v)),
-        Err(_) => Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")),
     }
 }
 
@@ -120,28 +109,6 @@ pub fn conform(source: Source, extra: Vec<Vec<u8>>) -> Counts {
         validate(&v, nd.as_bytes(), &format!("samples-{source}"));
     }
     c
-}
-
-/// Run `validator --strict` over `ndjson`; panic with its report on failure.
-pub fn validate(validator: &str, ndjson: &[u8], name: &str) {
-    let path = std::env::temp_dir().join(format!("idlink-{name}-{}.ndjson", std::process::id()));
-    fs::write(&path, ndjson).expect("write events");
-    let out = std::process::Command::new(validator)
-        .arg("--strict")
-        .arg(&path)
-        .output()
-        .expect("run the OCSF validator");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "ocsf-validate --strict failed on {}:\n{report}",
-        path.display()
-    );
-    let _ = fs::remove_file(&path);
 }
 
 /// Golden test: each `tests/fixtures/<folder>/*.log` decoded line by line

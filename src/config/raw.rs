@@ -94,9 +94,9 @@ pub struct RawCorrelation {
     /// How late (in event time) an event from another source may arrive and
     /// still be correlated, seconds. Default 900.
     pub lateness_secs: Option<u64>,
-    /// Most entities held in correlation state. Default 200000.
+    /// Most entities held in correlation state. Default 20000; raise it for large tenants (memory grows with it).
     pub max_entities: Option<usize>,
-    /// Most source IPs held for spray detection. Default 50000.
+    /// Most source IPs held for spray detection. Default 10000.
     pub max_source_ips: Option<usize>,
     /// Thresholds for standard users.
     pub standard: Option<RawThresholds>,

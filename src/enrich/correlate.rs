@@ -108,8 +108,8 @@ impl Default for CorrelationConfig {
             travel_max_kmh: 900.0,
             travel_min_km: 300.0,
             lateness_ms: 15 * 60 * 1000,
-            max_entities: 200_000,
-            max_source_ips: 50_000,
+            max_entities: 20_000,
+            max_source_ips: 10_000,
             thresholds: [
                 t(10, 5, 3), // standard
                 t(5, 3, 2),  // privileged

@@ -221,7 +221,7 @@ struct Resolved {
 type Cache = HashMap<String, Arc<Resolved>, foldhash::fast::RandomState>;
 
 /// Entries each per-kind cache holds before it is cleared.
-const CACHE_CAP: usize = 65_536;
+const CACHE_CAP: usize = 8_192;
 
 /// Adds entities and tags to events; one per parse stage.
 pub struct Enricher {

@@ -186,7 +186,7 @@ pub struct SenderMemo {
 }
 
 /// Entries each memo holds before it is cleared.
-const MEMO_CAP: usize = 65_536;
+const MEMO_CAP: usize = 8_192;
 
 fn memo(
     m: &mut HashMap<String, bool, foldhash::fast::RandomState>,

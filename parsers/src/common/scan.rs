@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
 
 use crate::ocsf::{
     caption, ClassInfo, Email, Event, Evidences, FindingInfo, Fingerprint, Malware, Product,
@@ -15,38 +14,12 @@ use crate::{Options, ParseError};
 
 use super::fallback;
 
-/// The `security_control` profile name.
-pub const PROFILE_SECURITY: &str = "security_control";
-
-/// `action_id` values.
-pub mod action {
-    /// Allowed.
-    pub const ALLOWED: i32 = 1;
-    /// Denied.
-    pub const DENIED: i32 = 2;
-    /// Observed.
-    pub const OBSERVED: i32 = 3;
-    /// Modified.
-    pub const MODIFIED: i32 = 4;
-}
-
-/// `disposition_id` values.
-pub mod disposition {
-    /// Allowed.
-    pub const ALLOWED: i32 = 1;
-    /// Blocked.
-    pub const BLOCKED: i32 = 2;
-    /// Quarantined.
-    pub const QUARANTINED: i32 = 3;
-    /// Dropped.
-    pub const DROPPED: i32 = 6;
-    /// Delayed.
-    pub const DELAYED: i32 = 14;
-    /// Detected.
-    pub const DETECTED: i32 = 15;
-    /// Tagged.
-    pub const TAGGED: i32 = 18;
-}
+// Shared with the other mail sources: the security-control constants and
+// the small event/unmapped helpers.
+use super::mail::b;
+pub use super::mail::{
+    action, disposition, put, put_opt, security, set_direction, vendor, PROFILE_SECURITY,
+};
 
 /// What every event made from one line shares.
 #[derive(Debug, Clone, Copy)]
@@ -67,10 +40,6 @@ pub struct LineCtx<'a> {
     pub log_name: &'static str,
     /// Decoder options.
     pub opts: &'a Options,
-}
-
-fn b(s: &str) -> Str<'_> {
-    Cow::Borrowed(s)
 }
 
 /// A new event of `class`/`activity` with metadata from the line. An
@@ -128,52 +97,11 @@ pub fn unparsed<'a>(
     )
 }
 
-/// Set `action_id`/`disposition_id` with captions and list the
-/// `security_control` profile.
-pub fn security(ev: &mut Event<'_>, action_id: i32, disposition_id: i32) {
-    ev.action_id = Some(action_id);
-    ev.action = caption("base_event", "action_id", i64::from(action_id)).map(Cow::Borrowed);
-    ev.disposition_id = Some(disposition_id);
-    ev.disposition =
-        caption("base_event", "disposition_id", i64::from(disposition_id)).map(Cow::Borrowed);
-    add_profile(ev, PROFILE_SECURITY);
-}
-
 /// List `profile` in `metadata.profiles` (once).
 pub fn add_profile(ev: &mut Event<'_>, profile: &'static str) {
     let meta = ev.meta();
     if !meta.profiles.iter().any(|p| p == profile) {
         meta.profiles.push(Cow::Borrowed(profile));
-    }
-}
-
-/// Set Email Activity's `direction_id` and caption.
-pub fn set_direction(ev: &mut Event<'_>, id: i32) {
-    ev.direction_id = Some(id);
-    ev.direction = caption("email_activity", "direction_id", i64::from(id)).map(Cow::Borrowed);
-}
-
-/// `unmapped.<key>` as an object, created on first use.
-pub fn vendor<'e>(ev: &'e mut Event<'_>, key: &str) -> &'e mut Map<String, Value> {
-    let u = ev.unmapped();
-    if !matches!(u.get(key), Some(Value::Object(_))) {
-        u.insert(key.to_string(), Value::Object(Map::new()));
-    }
-    match u.get_mut(key) {
-        Some(Value::Object(m)) => m,
-        _ => unreachable!("inserted as an object above"),
-    }
-}
-
-/// Insert a string.
-pub fn put(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
-    m.insert(k.to_string(), v.into());
-}
-
-/// Insert a string when present.
-pub fn put_opt(m: &mut Map<String, Value>, k: &str, v: Option<&str>) {
-    if let Some(v) = v {
-        m.insert(k.to_string(), Value::String(v.to_string()));
     }
 }
 

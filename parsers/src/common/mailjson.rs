@@ -23,8 +23,8 @@ use serde_json::{Map, Value};
 
 use crate::common::fallback;
 use crate::ocsf::{
-    caption, Email, Event, Evidences, File, FindingInfo, Fingerprint, Malware, Product, Url,
-    BASE_EVENT, DETECTION_FINDING,
+    caption, Actor, Email, Event, Evidences, File, FindingInfo, Fingerprint, HttpRequest, Malware,
+    NetworkEndpoint, Product, Url, User, BASE_EVENT, DETECTION_FINDING,
 };
 use crate::{ErrorKind, Options, Outcome, ParseError};
 
@@ -508,6 +508,35 @@ pub fn set_direction<'a>(ev: &mut Event<'a>, id: i32, label: Option<Cow<'a, str>
     } else {
         caption("email_activity", "direction_id", id as i64).map(Cow::Borrowed)
     };
+}
+
+/// The parties of a URL click (HTTP Activity): the clicker as `actor.user`,
+/// the URL and user agent in `http_request`, the client address (when it
+/// is an IP) in `src_endpoint`.
+pub fn click_parties<'a>(
+    ev: &mut Event<'a>,
+    user: Option<&User<'a>>,
+    url: Option<&Url<'a>>,
+    user_agent: Option<Cow<'a, str>>,
+    ip: Option<Cow<'a, str>>,
+) {
+    ev.actor = user.cloned().map(|u| {
+        Box::new(Actor {
+            user: Some(Box::new(u)),
+            ..Default::default()
+        })
+    });
+    ev.http_request = Some(Box::new(HttpRequest {
+        url: url.cloned().map(Box::new),
+        user_agent,
+        ..Default::default()
+    }));
+    if let Some(ip) = ip.filter(|ip| is_ip(ip)) {
+        ev.src_endpoint = Some(Box::new(NetworkEndpoint {
+            ip: Some(ip),
+            ..Default::default()
+        }));
+    }
 }
 
 /// A URL object, with scheme, hostname, port, path and query split out

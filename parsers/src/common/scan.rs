@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 
-
 use crate::ocsf::{
     caption, ClassInfo, Email, Event, Evidences, FindingInfo, Fingerprint, Malware, Product,
     Reporter, Str, DETECTION_FINDING,

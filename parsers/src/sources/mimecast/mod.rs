@@ -26,8 +26,8 @@ use serde_json::{Map, Value};
 use crate::common::kv::{kv_iter, Sep};
 use crate::common::mailjson::{self as json, Fields, Msg};
 use crate::ocsf::{
-    status, Actor, EmailAuth, Event, Evidences, HttpRequest, NetworkEndpoint, Policy, Product,
-    User, EMAIL_ACTIVITY, HTTP_ACTIVITY,
+    status, EmailAuth, Event, Evidences, NetworkEndpoint, Policy, Product, User, EMAIL_ACTIVITY,
+    HTTP_ACTIVITY,
 };
 use crate::{Decoder, ErrorKind, Options, Outcome};
 
@@ -782,24 +782,14 @@ fn click<'a>(f: &mut Fields<'a>, opts: &Options, events: &mut Vec<Event<'a>>) {
         type_: Some(Cow::Borrowed("User")),
         ..Default::default()
     });
-    ev.actor = user.clone().map(|u| {
-        Box::new(Actor {
-            user: Some(Box::new(u)),
-            ..Default::default()
-        })
-    });
     let url = f.str("url").map(json::url);
-    ev.http_request = Some(Box::new(HttpRequest {
-        url: url.clone().map(Box::new),
-        user_agent: f.str("userAgent"),
-        ..Default::default()
-    }));
-    if let Some(ip) = f.str("userIp").filter(|ip| json::is_ip(ip)) {
-        ev.src_endpoint = Some(Box::new(NetworkEndpoint {
-            ip: Some(ip),
-            ..Default::default()
-        }));
-    }
+    json::click_parties(
+        &mut ev,
+        user.as_ref(),
+        url.as_ref(),
+        f.str("userAgent"),
+        f.str("userIp"),
+    );
     let action = f.str("action");
     if let Some(a) = &action {
         json::set_disposition(&mut ev, action_disposition(a), Some(a.clone()));

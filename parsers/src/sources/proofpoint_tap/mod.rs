@@ -21,8 +21,7 @@ use serde_json::Value;
 
 use crate::common::mailjson::{self as json, Fields, Msg};
 use crate::ocsf::{
-    Actor, Event, Evidences, HttpRequest, NetworkEndpoint, Policy, Product, User, EMAIL_ACTIVITY,
-    HTTP_ACTIVITY,
+    Event, Evidences, NetworkEndpoint, Policy, Product, User, EMAIL_ACTIVITY, HTTP_ACTIVITY,
 };
 use crate::{Decoder, Options, Outcome};
 
@@ -443,24 +442,14 @@ fn click<'a>(f: &mut Fields<'a>, opts: &Options, events: &mut Vec<Event<'a>>) {
         type_: Some(Cow::Borrowed("User")),
         ..Default::default()
     });
-    ev.actor = user.clone().map(|u| {
-        Box::new(Actor {
-            user: Some(Box::new(u)),
-            ..Default::default()
-        })
-    });
     let url = f.str("url").map(json::url);
-    ev.http_request = Some(Box::new(HttpRequest {
-        url: url.clone().map(Box::new),
-        user_agent: f.str("userAgent"),
-        ..Default::default()
-    }));
-    if let Some(ip) = f.str("clickIP").filter(|ip| json::is_ip(ip)) {
-        ev.src_endpoint = Some(Box::new(NetworkEndpoint {
-            ip: Some(ip),
-            ..Default::default()
-        }));
-    }
+    json::click_parties(
+        &mut ev,
+        user.as_ref(),
+        url.as_ref(),
+        f.str("userAgent"),
+        f.str("clickIP"),
+    );
     let status = f.str("status");
     match status.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("permitted") | Some("allowed") => json::set_disposition(&mut ev, 1, None),

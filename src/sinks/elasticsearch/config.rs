@@ -5,8 +5,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::sinks::util::config::{
-    Auth, Compression, Defaults, Problems, RawAuth, RawBatch, RawCommon, RawDeadLetter, RawRequest,
-    RawTls,
+    raw_common, Auth, Compression, Defaults, Problems, RawAuth, RawBatch, RawDeadLetter,
+    RawRequest, RawTls,
 };
 use crate::sinks::util::secret::RawSecret;
 use crate::sinks::util::template::Template;
@@ -78,15 +78,7 @@ impl ElasticsearchConfig {
     /// Check; problems are `(key, reason)` relative to the sink's table.
     pub fn check(&self, id: &str, data_dir: &Path) -> (RemoteSink, Problems) {
         let mut p = Problems::default();
-        let common = RawCommon {
-            endpoint: &self.endpoint,
-            batch: &self.batch,
-            compression: self.compression,
-            request: &self.request,
-            tls: &self.tls,
-            dead_letter: &self.dead_letter,
-        }
-        .check(
+        let common = raw_common!(self).check(
             id,
             data_dir,
             Defaults {

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::sinks::util::config::{
-    check_endpoint, Compression, Defaults, Problems, RawBatch, RawCommon, RawDeadLetter,
+    check_endpoint, raw_common, Compression, Defaults, Problems, RawBatch, RawDeadLetter,
     RawRequest, RawTls,
 };
 use crate::sinks::util::secret::{RawSecret, Secret};
@@ -96,15 +96,7 @@ impl SentinelConfig {
     /// Check; problems are `(key, reason)` relative to the sink's table.
     pub fn check(&self, id: &str, data_dir: &Path) -> (RemoteSink, Problems) {
         let mut p = Problems::default();
-        let common = RawCommon {
-            endpoint: &self.endpoint,
-            batch: &self.batch,
-            compression: self.compression,
-            request: &self.request,
-            tls: &self.tls,
-            dead_letter: &self.dead_letter,
-        }
-        .check(
+        let common = raw_common!(self).check(
             id,
             data_dir,
             Defaults {

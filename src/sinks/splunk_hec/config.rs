@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::sinks::util::config::{
-    Compression, Defaults, Problems, RawBatch, RawCommon, RawDeadLetter, RawRequest, RawTls,
+    raw_common, Compression, Defaults, Problems, RawBatch, RawDeadLetter, RawRequest, RawTls,
 };
 use crate::sinks::util::secret::{RawSecret, Secret};
 use crate::sinks::util::template::Template;
@@ -99,15 +99,7 @@ impl SplunkHecConfig {
     /// Check; problems are `(key, reason)` relative to the sink's table.
     pub fn check(&self, id: &str, data_dir: &Path) -> (RemoteSink, Problems) {
         let mut p = Problems::default();
-        let common = RawCommon {
-            endpoint: &self.endpoint,
-            batch: &self.batch,
-            compression: self.compression,
-            request: &self.request,
-            tls: &self.tls,
-            dead_letter: &self.dead_letter,
-        }
-        .check(
+        let common = raw_common!(self).check(
             id,
             data_dir,
             Defaults {

@@ -188,6 +188,23 @@ pub struct Defaults {
     pub max_bytes_limit: Option<usize>,
 }
 
+/// The shared keys of a sink config struct as a [`RawCommon`]. Every HTTP
+/// sink's config repeats these fields (serde cannot `flatten` a shared struct
+/// under `deny_unknown_fields`), so this borrows them in one place.
+macro_rules! raw_common {
+    ($cfg:expr) => {
+        $crate::sinks::util::config::RawCommon {
+            endpoint: &$cfg.endpoint,
+            batch: &$cfg.batch,
+            compression: $cfg.compression,
+            request: &$cfg.request,
+            tls: &$cfg.tls,
+            dead_letter: &$cfg.dead_letter,
+        }
+    };
+}
+pub(crate) use raw_common;
+
 /// The shared keys as written.
 #[derive(Debug, Clone, Copy)]
 pub struct RawCommon<'a> {

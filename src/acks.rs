@@ -13,6 +13,12 @@
 //! A failed batch (a sink gave up during shutdown) pins the ledger for the
 //! rest of the run, so the restart re-reads from the last good position:
 //! at-least-once, never lost.
+//!
+//! An optional [`OnAdvance`] hook sees the delivered positions each time
+//! they move, on the thread that settled the batch and before that thread
+//! goes on (a sink sends its next request only afterwards). The file source
+//! writes its checkpoint there, so a crash repeats at most what was in
+//! flight.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,7 +46,11 @@ struct Pending {
     points: Vec<SafePoint>,
 }
 
-#[derive(Debug, Default)]
+/// Called with the delivered positions (and the generation) whenever they
+/// advance; runs under the ledger's lock, so calls never overlap or reorder.
+pub type OnAdvance = Box<dyn Fn(u64, &HashMap<FileKey, (u64, u8)>) + Send + Sync>;
+
+#[derive(Default)]
 struct LedgerState {
     next_seq: u64,
     pending: VecDeque<Pending>,
@@ -50,6 +60,19 @@ struct LedgerState {
     pinned: bool,
     /// Bumped whenever `acked` changes, so the writer knows to persist.
     generation: u64,
+    on_advance: Option<OnAdvance>,
+}
+
+impl std::fmt::Debug for LedgerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerState")
+            .field("next_seq", &self.next_seq)
+            .field("pending", &self.pending.len())
+            .field("acked", &self.acked)
+            .field("pinned", &self.pinned)
+            .field("generation", &self.generation)
+            .finish()
+    }
 }
 
 /// Per-source record of batches in flight and of delivered positions.
@@ -68,6 +91,17 @@ impl Ledger {
         Ledger {
             state: Arc::new(Mutex::new(state)),
         }
+    }
+
+    /// Like [`Ledger::new`], calling `hook` whenever delivered positions
+    /// advance.
+    pub fn with_hook(
+        initial: impl IntoIterator<Item = (FileKey, (u64, u8))>,
+        hook: OnAdvance,
+    ) -> Self {
+        let l = Ledger::new(initial);
+        l.lock().on_advance = Some(hook);
+        l
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LedgerState> {
@@ -111,7 +145,13 @@ impl Ledger {
             p.settled = true;
             p.failed = failed;
         }
+        let before = st.generation;
         st.advance();
+        if st.generation != before {
+            if let Some(hook) = &st.on_advance {
+                hook(st.generation, &st.acked);
+            }
+        }
     }
 
     /// Delivered offsets per file, and a generation number that changes
@@ -243,6 +283,24 @@ mod tests {
         drop(c);
         assert_eq!(l.acked(1), Some(10));
         assert!(l.is_pinned());
+    }
+
+    #[test]
+    fn the_hook_sees_each_advance_in_order() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let l = Ledger::with_hook(
+            [],
+            Box::new(move |_, acked| s2.lock().unwrap().push(acked[&1].0)),
+        );
+        let a = l.register(pt(1, 10));
+        let b = l.register(pt(1, 20));
+        let c = l.register(pt(1, 30));
+        drop(b);
+        assert!(seen.lock().unwrap().is_empty());
+        drop(a);
+        drop(c);
+        assert_eq!(*seen.lock().unwrap(), vec![20, 30]);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use idlink_parsers::Options;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::checkpoint::{Entry, Store};
+use super::checkpoint::{Entry, Loaded, Store};
 use super::tailer::{Chunk, Tailer};
 use crate::acks::{FileKey, Ledger, SafePoint};
 use crate::config::SourceConfig;
@@ -75,11 +75,11 @@ impl SourceHandle {
 /// Start source `cfg` on its own thread.
 pub fn run_file_source(cfg: SourceConfig, ctx: SourceContext) -> std::io::Result<SourceHandle> {
     let store = Store::new(&ctx.data_dir, &cfg.id);
-    let entries = store.load()?;
+    let loaded = store.load()?;
     let id = cfg.id.clone();
     let thread = std::thread::Builder::new()
         .name(format!("source-{id}"))
-        .spawn(move || Runner::new(cfg, ctx, store, entries).run())?;
+        .spawn(move || Runner::new(cfg, ctx, store, loaded).run())?;
     Ok(SourceHandle { id, thread })
 }
 
@@ -103,21 +103,64 @@ struct Runner {
     latest_end: HashMap<FileKey, (u64, u8)>,
     last_safe: HashMap<FileKey, (u64, u8)>,
     unparsed_seen: u64,
+    /// The tailer's entries as last seen, for the fast checkpoint written by
+    /// the ledger hook on a sink's thread.
+    files: Arc<Mutex<HashMap<FileKey, Entry>>>,
+    /// Sequence numbers of this run's saves are `seq_base + generation`.
+    seq_base: u64,
     saved_generation: u64,
     last_save: Instant,
 }
 
+/// The checkpoint entries for delivered positions `acked` of `files`.
+fn entries_for(
+    files: &HashMap<FileKey, Entry>,
+    acked: &HashMap<FileKey, (u64, u8)>,
+) -> HashMap<FileKey, Entry> {
+    files
+        .iter()
+        .filter_map(|(k, e)| {
+            acked.get(k).map(|&(offset, state)| {
+                (
+                    *k,
+                    Entry {
+                        offset,
+                        state,
+                        ..e.clone()
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
 impl Runner {
-    fn new(
-        cfg: SourceConfig,
-        ctx: SourceContext,
-        store: Store,
-        entries: HashMap<FileKey, Entry>,
-    ) -> Self {
-        let ledger = Ledger::new(
+    fn new(cfg: SourceConfig, ctx: SourceContext, store: Store, loaded: Loaded) -> Self {
+        let entries = loaded.entries;
+        // Generations start at 0 each run; saves continue the loaded sequence.
+        let seq_base = loaded.seq + 1;
+        let files = Arc::new(Mutex::new(entries.clone()));
+        let hook = {
+            let files = files.clone();
+            let store = store.clone();
+            let id = cfg.id.clone();
+            Box::new(
+                move |generation: u64, acked: &HashMap<FileKey, (u64, u8)>| {
+                    let files = files.lock().unwrap_or_else(PoisonError::into_inner);
+                    let entries = entries_for(&files, acked);
+                    drop(files);
+                    if let Err(e) = store.save_fast(seq_base + generation, &entries) {
+                        tracing::warn!(source = %id, error = %e,
+                        "cannot write the fast checkpoint; the durable one follows within a second");
+                    }
+                },
+            )
+        };
+        let ledger = Ledger::with_hook(
             entries
                 .values()
                 .map(|e| (e.fingerprint, (e.offset, e.state))),
+            hook,
         );
         let opts = Options {
             reference_time_ms: now_ms(),
@@ -146,6 +189,8 @@ impl Runner {
             latest_end: HashMap::new(),
             last_safe: HashMap::new(),
             unparsed_seen: 0,
+            files,
+            seq_base,
             saved_generation: 0,
             last_save: Instant::now(),
         }
@@ -291,6 +336,12 @@ impl Runner {
         let entries = self.tailer.entries();
         self.latest_end.retain(|k, _| entries.contains_key(k));
         self.last_safe.retain(|k, _| entries.contains_key(k));
+        {
+            let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
+            if *files != *entries {
+                files.clone_from(entries);
+            }
+        }
 
         telemetry::produced(&self.cfg.id, events.len() as u64);
         let ack = self.ledger.register(points);
@@ -326,7 +377,8 @@ impl Runner {
     }
 
     /// Periodic work that must go on even while a sink holds the source
-    /// back: the checkpoint, once a second.
+    /// back: the durable checkpoint, once a second (the fast one follows
+    /// every acknowledgement, see [`super::checkpoint`]).
     fn upkeep(&mut self) {
         if self.last_save.elapsed() >= Duration::from_secs(1) {
             self.save();
@@ -340,24 +392,8 @@ impl Runner {
         if generation == self.saved_generation {
             return;
         }
-        let entries: HashMap<FileKey, Entry> = self
-            .tailer
-            .entries()
-            .iter()
-            .filter_map(|(k, e)| {
-                acked.get(k).map(|&(offset, state)| {
-                    (
-                        *k,
-                        Entry {
-                            offset,
-                            state,
-                            ..e.clone()
-                        },
-                    )
-                })
-            })
-            .collect();
-        match self.store.save(&entries) {
+        let entries = entries_for(self.tailer.entries(), &acked);
+        match self.store.save(self.seq_base + generation, &entries) {
             Ok(()) => self.saved_generation = generation,
             Err(e) => tracing::error!(source = %self.cfg.id, file = %self.store.path().display(),
                 error = %e, "cannot write checkpoint"),

@@ -9,7 +9,8 @@
 //! | [`sources::file`] | tail files through rotation; checkpoint after delivery |
 //! | [`transforms::parse`] | records → OCSF events → JSON, once |
 //! | [`enrich`] | entity ids, risk tags, cross-source correlation |
-//! | [`sinks`] | file, stdout (SIEM sinks join here) |
+//! | [`buffers`] | per-sink queue in memory or on disk; when full: block or drop |
+//! | [`sinks`] | file, stdout, Splunk HEC, Elasticsearch, Sentinel, HTTP |
 //! | [`acks`] | which input positions are delivered everywhere |
 //! | [`event`] | what travels between stages |
 //! | [`topology`] | start, wire and stop the pieces in order |
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod acks;
+pub mod buffers;
 pub mod cli;
 pub mod config;
 pub mod enrich;

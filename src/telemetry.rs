@@ -33,6 +33,24 @@ pub const SINK_RETRIES: &str = "idlink_sink_retries_total";
 pub const SINK_DEAD_LETTERED: &str = "idlink_sink_dead_lettered_total";
 /// Files currently open by a source.
 pub const SOURCE_OPEN_FILES: &str = "idlink_source_open_files";
+/// 1 while a source waits for a full sink buffer (it is not reading).
+pub const SOURCE_BLOCKED: &str = "idlink_source_blocked";
+/// Seconds sources spent waiting for full sink buffers.
+pub const SOURCE_BLOCKED_SECONDS: &str = "idlink_source_blocked_seconds_total";
+/// Bytes in a sink's disk buffer.
+pub const BUFFER_BYTES: &str = "idlink_buffer_bytes";
+/// Events written to a sink's disk buffer.
+pub const BUFFER_EVENTS: &str = "idlink_buffer_events_total";
+/// 1 while a sink's disk buffer is full.
+pub const BUFFER_FULL: &str = "idlink_buffer_full";
+/// Events dropped because a sink's buffer was full (`when_full = "drop_newest"`).
+pub const BUFFER_DROPPED: &str = "idlink_buffer_dropped_events_total";
+/// Damaged disk-buffer records (or torn tails) skipped.
+pub const BUFFER_CORRUPT_RECORDS: &str = "idlink_buffer_corrupt_records_total";
+/// Bytes skipped with them.
+pub const BUFFER_CORRUPT_BYTES: &str = "idlink_buffer_corrupt_bytes_total";
+/// Disk-buffer I/O errors, by operation.
+pub const BUFFER_ERRORS: &str = "idlink_buffer_errors_total";
 
 /// Unparsed records are logged one in this many (after the first few), so a
 /// flood of bad lines cannot flood the log; every one is counted.
@@ -141,4 +159,96 @@ pub fn sink_retry(
 pub fn sink_dead_lettered(sink: &str, reason: &str, events: u64) {
     counter!(SINK_DEAD_LETTERED, "sink" => sink.to_string(), "reason" => reason.to_string())
         .increment(events);
+}
+
+/// A source started waiting for the full buffer of `sink`.
+pub fn source_blocked(source: &str, sink: &str, first: bool) {
+    gauge!(SOURCE_BLOCKED, "source" => source.to_string(), "sink" => sink.to_string()).set(1.0);
+    if first {
+        tracing::debug!(source, sink, "sink buffer full; source stopped reading");
+    }
+}
+
+/// The source could hand its batch over again after `waited`.
+pub fn source_resumed(source: &str, sink: &str, waited: std::time::Duration) {
+    gauge!(SOURCE_BLOCKED, "source" => source.to_string(), "sink" => sink.to_string()).set(0.0);
+    counter!(SOURCE_BLOCKED_SECONDS, "source" => source.to_string(), "sink" => sink.to_string())
+        .increment(waited.as_secs());
+    if waited >= std::time::Duration::from_secs(5) {
+        tracing::warn!(
+            source,
+            sink,
+            waited_ms = waited.as_millis() as u64,
+            "source was stopped by a full sink buffer; reading again"
+        );
+    }
+}
+
+/// Bytes now in a disk buffer.
+pub fn buffer_bytes(sink: &str, bytes: u64) {
+    gauge!(BUFFER_BYTES, "sink" => sink.to_string()).set(bytes as f64);
+}
+
+/// Events stored in a disk buffer.
+pub fn buffer_written(sink: &str, events: u64) {
+    counter!(BUFFER_EVENTS, "sink" => sink.to_string()).increment(events);
+}
+
+/// A disk buffer became full.
+pub fn buffer_full(sink: &str, when_full: crate::buffers::WhenFull, bytes: u64) {
+    gauge!(BUFFER_FULL, "sink" => sink.to_string()).set(1.0);
+    match when_full {
+        crate::buffers::WhenFull::Block => tracing::warn!(
+            sink,
+            bytes,
+            "disk buffer full; its sources stop reading until the sink catches up"
+        ),
+        crate::buffers::WhenFull::DropNewest => tracing::warn!(
+            sink,
+            bytes,
+            "disk buffer full; dropping new events (when_full = \"drop_newest\")"
+        ),
+    }
+}
+
+/// A full disk buffer has room again.
+pub fn buffer_resumed(sink: &str, when_full: crate::buffers::WhenFull) {
+    gauge!(BUFFER_FULL, "sink" => sink.to_string()).set(0.0);
+    tracing::info!(
+        sink,
+        when_full = when_full.as_str(),
+        "disk buffer has room again"
+    );
+}
+
+/// Events dropped by a full buffer. Logged at powers of two of the
+/// process-wide count; every one is counted per sink.
+pub fn buffer_dropped(sink: &str, events: u64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static DROPPED: AtomicU64 = AtomicU64::new(0);
+    counter!(BUFFER_DROPPED, "sink" => sink.to_string()).increment(events);
+    let before = DROPPED.fetch_add(events, Ordering::Relaxed);
+    let after = before + events;
+    if before == 0 || (after.ilog2() > before.ilog2()) {
+        tracing::warn!(
+            sink,
+            events,
+            total = after,
+            "sink buffer full; events dropped (when_full = \"drop_newest\")"
+        );
+    }
+}
+
+/// Damage skipped in a disk buffer.
+pub fn buffer_corrupt(sink: &str, path: &std::path::Path, offset: u64, bytes: u64, why: &str) {
+    counter!(BUFFER_CORRUPT_RECORDS, "sink" => sink.to_string()).increment(1);
+    counter!(BUFFER_CORRUPT_BYTES, "sink" => sink.to_string()).increment(bytes);
+    tracing::error!(sink, file = %path.display(), offset, skipped_bytes = bytes, reason = why,
+        "damaged disk-buffer data skipped");
+}
+
+/// A disk-buffer I/O error.
+pub fn buffer_error(sink: &str, path: &std::path::Path, op: &'static str, err: &std::io::Error) {
+    counter!(BUFFER_ERRORS, "sink" => sink.to_string(), "op" => op).increment(1);
+    tracing::error!(sink, file = %path.display(), op, error = %err, "disk buffer I/O error");
 }

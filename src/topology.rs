@@ -7,14 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use tokio::sync::mpsc;
-
+use crate::buffers::SinkInput;
 use crate::config::Config;
-use crate::event::Batch;
 use crate::sinks;
 use crate::sources::file::{run_file_source, SourceContext, SourceHandle};
 use crate::transforms::parse::ParseStats;
+use anyhow::Context;
 
 /// How long sinks get to acknowledge in-flight batches after a stop signal.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
@@ -70,11 +68,12 @@ pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
         None
     };
     let sink_ctx = sinks::SinkContext {
+        data_dir: &config.data_dir,
         runtime: runtime.as_ref().map(|r| r.handle()),
         shutdown: shutdown.clone(),
         drain_deadline: DRAIN_DEADLINE,
     };
-    let mut senders: HashMap<String, Vec<mpsc::Sender<Batch>>> = HashMap::new();
+    let mut senders: HashMap<String, Vec<SinkInput>> = HashMap::new();
     let mut sink_handles = Vec::new();
     for s in &config.sinks {
         let (tx, handle) =

@@ -13,12 +13,6 @@ fn samples() {
     }
 }
 
-#[test]
-#[ignore = "timing; run with --release --ignored --nocapture"]
-fn perf() {
-    util::perf(Source::ExchangeMessageTrace, "events.ndjson");
-}
-
 /// The OCSF project's own 1.4.0 mappings of six sample rows
 /// (`expected/*.ocsf.json`): the fields both mappings have agree; the
 /// differences are listed in `docs/sources/exchange-message-trace.md`.

@@ -24,9 +24,3 @@ fn samples() {
         assert_eq!(c.fallback, 2);
     }
 }
-
-#[test]
-#[ignore = "timing; run with --release --ignored --nocapture"]
-fn perf() {
-    util::perf(Source::M365DefenderEmail, "events.ndjson");
-}

@@ -13,9 +13,3 @@ fn samples() {
         assert_eq!(c.fallback, 0);
     }
 }
-
-#[test]
-#[ignore = "timing; run with --release --ignored --nocapture"]
-fn perf() {
-    util::perf(Source::Mimecast, "events.ndjson");
-}

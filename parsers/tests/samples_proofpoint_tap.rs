@@ -12,9 +12,3 @@ fn samples() {
         assert_eq!(c.records, 10);
     }
 }
-
-#[test]
-#[ignore = "timing; run with --release --ignored --nocapture"]
-fn perf() {
-    util::perf(Source::ProofpointTap, "events.ndjson");
-}

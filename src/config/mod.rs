@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use idlink_parsers::Source;
 
+use crate::buffers::BufferConfig;
+
 pub use raw::ReadFrom;
 use raw::{RawFile, RawSink, RawSource};
 
@@ -97,6 +99,8 @@ pub struct SinkConfig {
     pub inputs: Vec<String>,
     /// What it is.
     pub kind: SinkKind,
+    /// Its buffer (memory unless configured).
+    pub buffer: BufferConfig,
 }
 
 /// The sink types.
@@ -375,6 +379,25 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
 
     let mut built_sinks = Vec::new();
     for (id, (file, raw)) in sinks {
+        let raw_buffer = match &raw {
+            RawSink::File(f) => f.buffer.clone(),
+            RawSink::Stdout(s) => s.buffer.clone(),
+            RawSink::SplunkHec(c) => c.buffer.clone(),
+            RawSink::Elasticsearch(c) => c.buffer.clone(),
+            RawSink::Sentinel(c) => c.buffer.clone(),
+            RawSink::Http(c) => c.buffer.clone(),
+        };
+        let buffer = match raw_buffer.map(|b| b.check()).transpose() {
+            Ok(b) => b.unwrap_or_default(),
+            Err((key, reason)) => {
+                errors.push(ConfigError {
+                    file: file.clone(),
+                    key: format!("sinks.{id}.buffer.{key}"),
+                    reason,
+                });
+                BufferConfig::default()
+            }
+        };
         let (inputs, kind) = match raw {
             RawSink::File(f) => (
                 f.inputs,
@@ -431,7 +454,12 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
                 });
             }
         }
-        built_sinks.push(SinkConfig { id, inputs, kind });
+        built_sinks.push(SinkConfig {
+            id,
+            inputs,
+            kind,
+            buffer,
+        });
     }
     for s in &built_sources {
         if !built_sinks.iter().any(|k| k.inputs.contains(&s.id)) {

@@ -228,6 +228,8 @@ pub struct RawFileSink {
     pub max_files: Option<u32>,
     /// fsync each batch before acknowledging it. Default true.
     pub fsync: Option<bool>,
+    /// `[buffer]`: memory (default) or disk (see [`crate::buffers`]).
+    pub buffer: Option<crate::buffers::RawBuffer>,
 }
 
 /// `type = "stdout"`.
@@ -236,4 +238,6 @@ pub struct RawFileSink {
 pub struct RawStdoutSink {
     /// Source ids whose events this sink receives.
     pub inputs: Vec<String>,
+    /// `[buffer]`: memory (default) or disk (see [`crate::buffers`]).
+    pub buffer: Option<crate::buffers::RawBuffer>,
 }

@@ -22,12 +22,14 @@ use std::thread::JoinHandle;
 
 use tokio::sync::mpsc;
 
+use crate::buffers::SinkInput;
 use crate::config::{SinkConfig, SinkKind};
 use crate::event::Batch;
 use util::config::HttpCommon;
 use util::driver::{self, Api, SendCtx, Stop};
 
-/// Batches queued per sink before its sources block.
+/// Batches queued per sink before its sources block (the memory buffer's
+/// default size, and a disk buffer's read-ahead).
 pub const CHANNEL_BATCHES: usize = 4;
 
 /// A checked HTTP sink: the shared settings and the API-specific ones.
@@ -54,6 +56,8 @@ pub enum RemoteApi {
 
 /// What a sink needs from the topology.
 pub struct SinkContext<'a> {
+    /// Where disk buffers live (`<data_dir>/buffers/<sink id>/`).
+    pub data_dir: &'a std::path::Path,
     /// The runtime HTTP sinks run on (`None` if there are none).
     pub runtime: Option<&'a tokio::runtime::Handle>,
     /// The agent's stop flag.
@@ -72,11 +76,15 @@ pub struct SinkHandle {
     /// Sink id.
     pub id: String,
     join: Join,
+    buffer: crate::buffers::Stage,
 }
 
 impl SinkHandle {
     /// Wait until the sink has handled every batch and its inputs closed.
     pub fn join(self) {
+        // The buffer ends first (its input closed, or the agent stopped),
+        // which closes the sink's channel.
+        self.buffer.join(&self.id);
         match self.join {
             Join::Thread(t) => {
                 if t.join().is_err() {
@@ -96,13 +104,12 @@ pub fn is_remote(cfg: &SinkConfig) -> bool {
     matches!(cfg.kind, SinkKind::Remote(_))
 }
 
-/// Start `cfg`; returns the sender its sources write to.
-pub fn start(
-    cfg: &SinkConfig,
-    ctx: &SinkContext<'_>,
-) -> std::io::Result<(mpsc::Sender<Batch>, SinkHandle)> {
-    let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+/// Start `cfg` behind its buffer; returns where its sources write.
+pub fn start(cfg: &SinkConfig, ctx: &SinkContext<'_>) -> std::io::Result<(SinkInput, SinkHandle)> {
+    let (tx, rx) = mpsc::channel(cfg.buffer.channel_batches());
     let id = cfg.id.clone();
+    let (input, buffer) =
+        crate::buffers::start(&id, &cfg.buffer, ctx.data_dir, ctx.shutdown.clone(), tx)?;
     let join = match &cfg.kind {
         SinkKind::File {
             path,
@@ -124,7 +131,7 @@ pub fn start(
             Join::Task(start_remote(&id, remote, ctx, rt, rx)?)
         }
     };
-    Ok((tx, SinkHandle { id, join }))
+    Ok((input, SinkHandle { id, join, buffer }))
 }
 
 fn start_remote(

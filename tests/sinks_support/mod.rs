@@ -272,11 +272,13 @@ pub fn run_sink(
         .unwrap();
     let shutdown = Arc::new(AtomicBool::new(false));
     let ctx = idlink::sinks::SinkContext {
+        data_dir: &cfg.data_dir,
         runtime: Some(rt.handle()),
         shutdown: shutdown.clone(),
         drain_deadline: drain,
     };
-    let (tx, handle) = idlink::sinks::start(&cfg.sinks[0], &ctx).unwrap();
+    let (input, handle) = idlink::sinks::start(&cfg.sinks[0], &ctx).unwrap();
+    let tx = input.tx;
     let ledger = Ledger::new([]);
     let source: Arc<str> = Arc::from("src");
     if let Some(d) = stop_after {

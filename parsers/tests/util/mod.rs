@@ -8,7 +8,6 @@ pub mod lab;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use idlink_parsers::common::json::is_fallback;
 use idlink_parsers::{decoder, Options, Source};
@@ -463,46 +462,4 @@ impl Samples {
         }
         Some(c)
     }
-}
-
-/// Time decode+map+serialise per record over the shared samples
-/// (`--release --ignored` runs).
-pub fn perf(source: Source, file: &str) {
-    let Some(dir) = samples_dir() else { return };
-    let lines = sample_lines(&dir.join(source.name()).join(file));
-    let opts = Options::default();
-    let rounds = 2000;
-    let mut dec = decoder(source, &opts);
-    let (mut n, mut bytes) = (0usize, 0usize);
-    let mut sink = Vec::with_capacity(4096);
-    let t = Instant::now();
-    for _ in 0..rounds {
-        for l in &lines {
-            dec.decode(l, 0, &mut |ev| {
-                sink.clear();
-                serde_json::to_writer(&mut sink, &ev).expect("serialise");
-                bytes += sink.len();
-            });
-            n += 1;
-        }
-    }
-    let el = t.elapsed();
-    let mut dec = decoder(source, &opts);
-    let mut k = 0usize;
-    let t2 = Instant::now();
-    for _ in 0..rounds {
-        for l in &lines {
-            dec.decode(l, 0, &mut |_ev| k += 1);
-        }
-    }
-    let el2 = t2.elapsed();
-    println!(
-        "perf {}: {:.2} us/record decode+map, {:.2} us/record decode+map+serialise ({} records, {} events, {} output bytes)",
-        source.name(),
-        el2.as_secs_f64() * 1e6 / n as f64,
-        el.as_secs_f64() * 1e6 / n as f64,
-        n,
-        k,
-        bytes
-    );
 }

@@ -40,6 +40,10 @@ pub struct ElasticsearchConfig {
     /// Dead-letter file.
     #[serde(default)]
     pub dead_letter: RawDeadLetter,
+    /// `[buffer]`: memory (default) or disk, and what happens when full
+    /// (see [`crate::buffers`]).
+    #[serde(default)]
+    pub buffer: Option<crate::buffers::RawBuffer>,
     /// API key, the base64 `encoded` value Elasticsearch returns
     /// (`Authorization: ApiKey …`): a string or `{ file = "/path" }`.
     pub api_key: Option<RawSecret>,

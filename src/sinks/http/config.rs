@@ -36,6 +36,10 @@ pub struct HttpSinkConfig {
     /// Dead-letter file.
     #[serde(default)]
     pub dead_letter: RawDeadLetter,
+    /// `[buffer]`: memory (default) or disk, and what happens when full
+    /// (see [`crate::buffers`]).
+    #[serde(default)]
+    pub buffer: Option<crate::buffers::RawBuffer>,
     /// Extra request headers. Values may be secrets (`{ file = "/path" }`
     /// or `"${VAR}"`) and are never logged.
     #[serde(default)]

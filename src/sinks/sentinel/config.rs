@@ -48,6 +48,10 @@ pub struct SentinelConfig {
     /// Dead-letter file.
     #[serde(default)]
     pub dead_letter: RawDeadLetter,
+    /// `[buffer]`: memory (default) or disk, and what happens when full
+    /// (see [`crate::buffers`]).
+    #[serde(default)]
+    pub buffer: Option<crate::buffers::RawBuffer>,
     /// The DCR's immutable id (`dcr-…`).
     pub dcr_immutable_id: String,
     /// Stream name in the DCR (template). Default `Custom-OCSF_{class}`.

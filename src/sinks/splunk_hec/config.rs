@@ -36,6 +36,10 @@ pub struct SplunkHecConfig {
     /// Dead-letter file.
     #[serde(default)]
     pub dead_letter: RawDeadLetter,
+    /// `[buffer]`: memory (default) or disk, and what happens when full
+    /// (see [`crate::buffers`]).
+    #[serde(default)]
+    pub buffer: Option<crate::buffers::RawBuffer>,
     /// HEC token (`Authorization: Splunk <token>`): `"${HEC_TOKEN}"` or
     /// `{ file = "/path" }`.
     pub token: RawSecret,

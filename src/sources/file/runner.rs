@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 
 use idlink_parsers::sources::Framing;
 use idlink_parsers::Options;
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
 use super::checkpoint::{Entry, Loaded, Store};
 use super::tailer::{Chunk, Tailer};
 use crate::acks::{FileKey, Ledger, SafePoint};
+use crate::buffers::SinkInput;
 use crate::config::SourceConfig;
 use crate::event::{Batch, Encoded};
 use crate::telemetry;
@@ -40,8 +40,8 @@ pub struct SourceContext {
     /// Enrichment shared by every source of the process (`None`: events
     /// leave as mapped).
     pub enrich: Option<Arc<crate::enrich::Shared>>,
-    /// One sender per sink this source feeds.
-    pub outputs: Vec<mpsc::Sender<Batch>>,
+    /// One input per sink this source feeds.
+    pub outputs: Vec<SinkInput>,
     /// Set to stop reading.
     pub shutdown: Arc<AtomicBool>,
     /// Read every file to its end, then stop.
@@ -356,13 +356,25 @@ impl Runner {
         let outputs = self.ctx.outputs.clone();
         for out in &outputs {
             let mut item = batch.clone();
-            // A full channel is the backpressure: wait, but keep writing
-            // checkpoints for what the sinks do acknowledge meanwhile.
+            let mut blocked: Option<Instant> = None;
+            // A full channel is the backpressure: wait (or drop, if the
+            // sink's buffer says so), but keep writing checkpoints for what
+            // the sinks do acknowledge meanwhile.
             loop {
-                match out.try_send(item) {
+                match out.tx.try_send(item) {
                     Ok(()) => break,
+                    Err(TrySendError::Full(b)) if out.drop_when_full => {
+                        // Dropping acknowledges: the configuration chose to
+                        // lose events rather than stop reading.
+                        telemetry::buffer_dropped(&out.sink, b.events.len() as u64);
+                        break;
+                    }
                     Err(TrySendError::Full(b)) => {
                         item = b;
+                        if blocked.is_none() {
+                            blocked = Some(Instant::now());
+                            telemetry::source_blocked(&self.cfg.id, &out.sink, true);
+                        }
                         self.upkeep();
                         std::thread::sleep(Duration::from_millis(5));
                     }
@@ -372,6 +384,9 @@ impl Runner {
                         break;
                     }
                 }
+            }
+            if let Some(since) = blocked {
+                telemetry::source_resumed(&self.cfg.id, &out.sink, since.elapsed());
             }
         }
     }

@@ -162,24 +162,30 @@ pub fn sink_dead_lettered(sink: &str, reason: &str, events: u64) {
 }
 
 /// A source started waiting for the full buffer of `sink`.
-pub fn source_blocked(source: &str, sink: &str, first: bool) {
+pub fn source_blocked(source: &str, sink: &str) {
     gauge!(SOURCE_BLOCKED, "source" => source.to_string(), "sink" => sink.to_string()).set(1.0);
-    if first {
-        tracing::debug!(source, sink, "sink buffer full; source stopped reading");
-    }
+}
+
+/// A source has been waiting for a while: it is not reading its files.
+pub fn source_still_blocked(source: &str, sink: &str) {
+    tracing::warn!(
+        source,
+        sink,
+        "sink buffer full; the source stopped reading until the sink catches up"
+    );
 }
 
 /// The source could hand its batch over again after `waited`.
-pub fn source_resumed(source: &str, sink: &str, waited: std::time::Duration) {
+pub fn source_resumed(source: &str, sink: &str, waited: std::time::Duration, warned: bool) {
     gauge!(SOURCE_BLOCKED, "source" => source.to_string(), "sink" => sink.to_string()).set(0.0);
     counter!(SOURCE_BLOCKED_SECONDS, "source" => source.to_string(), "sink" => sink.to_string())
         .increment(waited.as_secs());
-    if waited >= std::time::Duration::from_secs(5) {
-        tracing::warn!(
+    if warned {
+        tracing::info!(
             source,
             sink,
             waited_ms = waited.as_millis() as u64,
-            "source was stopped by a full sink buffer; reading again"
+            "sink buffer has room again; the source reads again"
         );
     }
 }

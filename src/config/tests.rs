@@ -148,3 +148,56 @@ fn source_without_sink_is_an_error() {
     assert!(errs.iter().any(|e| e.key == "sinks.out.inputs"), "{errs:?}");
     assert!(errs.iter().any(|e| e.key == "sources.mail"), "{errs:?}");
 }
+
+#[test]
+fn buffers_default_to_memory_and_disk_needs_an_explicit_when_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "a.toml", GOOD);
+    let c = load_with_env(&p, &no_env).unwrap();
+    assert_eq!(c.sinks[0].buffer, BufferConfig::default());
+
+    let disk = format!(
+        "{GOOD}[sinks.out.buffer]\ntype = \"disk\"\nmax_bytes = 268435456\nwhen_full = \"drop_newest\"\n"
+    );
+    let p = write(dir.path(), "b.toml", &disk);
+    let c = load_with_env(&p, &no_env).unwrap();
+    assert_eq!(
+        c.sinks[0].buffer,
+        BufferConfig::Disk {
+            max_bytes: 268_435_456,
+            when_full: crate::buffers::WhenFull::DropNewest,
+            fsync: true,
+        }
+    );
+
+    let cases = [
+        (
+            "type = \"disk\"\nmax_bytes = 268435456\n",
+            "sinks.out",
+            "when_full",
+        ),
+        (
+            "type = \"disk\"\nmax_bytes = 1000\nwhen_full = \"block\"\n",
+            "sinks.out.buffer.max_bytes",
+            "minimum",
+        ),
+        (
+            "type = \"memory\"\nmax_batches = 0\n",
+            "sinks.out.buffer.max_batches",
+            "at least 1",
+        ),
+        (
+            "type = \"disk\"\nmax_bytes = 268435456\nwhen_full = \"drop_oldest\"\n",
+            "sinks.out",
+            "drop_oldest",
+        ),
+    ];
+    for (i, (table, key, reason)) in cases.iter().enumerate() {
+        let text = format!("{GOOD}[sinks.out.buffer]\n{table}");
+        let p = write(dir.path(), &format!("bad{i}.toml"), &text);
+        let errs = load_with_env(&p, &no_env).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].key.starts_with(key), "{}", errs[0]);
+        assert!(errs[0].reason.contains(reason), "{}", errs[0]);
+    }
+}

@@ -83,6 +83,9 @@ pub fn run_file_source(cfg: SourceConfig, ctx: SourceContext) -> std::io::Result
     Ok(SourceHandle { id, thread })
 }
 
+/// A source waiting this long for a full sink buffer says so in the log.
+const BLOCKED_WARN: Duration = Duration::from_secs(5);
+
 /// Lines of one chunk, by parser position, for the held-line bookkeeping.
 struct Span {
     end_pos: u64,
@@ -357,6 +360,7 @@ impl Runner {
         for out in &outputs {
             let mut item = batch.clone();
             let mut blocked: Option<Instant> = None;
+            let mut warned = false;
             // A full channel is the backpressure: wait (or drop, if the
             // sink's buffer says so), but keep writing checkpoints for what
             // the sinks do acknowledge meanwhile.
@@ -371,9 +375,16 @@ impl Runner {
                     }
                     Err(TrySendError::Full(b)) => {
                         item = b;
-                        if blocked.is_none() {
-                            blocked = Some(Instant::now());
-                            telemetry::source_blocked(&self.cfg.id, &out.sink, true);
+                        match blocked {
+                            None => {
+                                blocked = Some(Instant::now());
+                                telemetry::source_blocked(&self.cfg.id, &out.sink);
+                            }
+                            Some(since) if !warned && since.elapsed() >= BLOCKED_WARN => {
+                                warned = true;
+                                telemetry::source_still_blocked(&self.cfg.id, &out.sink);
+                            }
+                            Some(_) => {}
                         }
                         self.upkeep();
                         std::thread::sleep(Duration::from_millis(5));
@@ -386,7 +397,7 @@ impl Runner {
                 }
             }
             if let Some(since) = blocked {
-                telemetry::source_resumed(&self.cfg.id, &out.sink, since.elapsed());
+                telemetry::source_resumed(&self.cfg.id, &out.sink, since.elapsed(), warned);
             }
         }
     }

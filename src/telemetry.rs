@@ -175,11 +175,20 @@ pub fn source_still_blocked(source: &str, sink: &str) {
     );
 }
 
-/// The source could hand its batch over again after `waited`.
-pub fn source_resumed(source: &str, sink: &str, waited: std::time::Duration, warned: bool) {
+/// The source could hand its batch over again after `waited`;
+/// `total_waited` is its running total for this sink.
+pub fn source_resumed(
+    source: &str,
+    sink: &str,
+    waited: std::time::Duration,
+    total_waited: std::time::Duration,
+    warned: bool,
+) {
     gauge!(SOURCE_BLOCKED, "source" => source.to_string(), "sink" => sink.to_string()).set(0.0);
+    // Whole seconds of the running total: short waits add up instead of
+    // each rounding to zero.
     counter!(SOURCE_BLOCKED_SECONDS, "source" => source.to_string(), "sink" => sink.to_string())
-        .increment(waited.as_secs());
+        .absolute(total_waited.as_secs());
     if warned {
         tracing::info!(
             source,

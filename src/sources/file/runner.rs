@@ -113,6 +113,8 @@ struct Runner {
     seq_base: u64,
     saved_generation: u64,
     last_save: Instant,
+    /// Time spent waiting for each sink's full buffer.
+    blocked_for: HashMap<Arc<str>, Duration>,
 }
 
 /// The checkpoint entries for delivered positions `acked` of `files`.
@@ -196,6 +198,7 @@ impl Runner {
             seq_base,
             saved_generation: 0,
             last_save: Instant::now(),
+            blocked_for: HashMap::new(),
         }
     }
 
@@ -397,7 +400,10 @@ impl Runner {
                 }
             }
             if let Some(since) = blocked {
-                telemetry::source_resumed(&self.cfg.id, &out.sink, since.elapsed(), warned);
+                let waited = since.elapsed();
+                let total = self.blocked_for.entry(out.sink.clone()).or_default();
+                *total += waited;
+                telemetry::source_resumed(&self.cfg.id, &out.sink, waited, *total, warned);
             }
         }
     }

@@ -14,9 +14,6 @@ use crate::sources::file::{run_file_source, SourceContext, SourceHandle};
 use crate::transforms::parse::ParseStats;
 use anyhow::Context;
 
-/// How long sinks get to acknowledge in-flight batches after a stop signal.
-pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
-
 /// A running agent.
 pub struct Topology {
     sources: Vec<SourceHandle>,
@@ -71,7 +68,7 @@ pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
         data_dir: &config.data_dir,
         runtime: runtime.as_ref().map(|r| r.handle()),
         shutdown: shutdown.clone(),
-        drain_deadline: DRAIN_DEADLINE,
+        drain_deadline: config.shutdown_timeout,
     };
     let mut senders: HashMap<String, Vec<SinkInput>> = HashMap::new();
     let mut sink_handles = Vec::new();
@@ -92,7 +89,11 @@ pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
             outputs: senders.remove(&s.id).unwrap_or_default(),
             shutdown: shutdown.clone(),
             once,
-            drain_deadline: if once { None } else { Some(DRAIN_DEADLINE) },
+            drain_deadline: if once {
+                None
+            } else {
+                Some(config.shutdown_timeout)
+            },
         };
         let h = run_file_source(s.clone(), ctx)
             .with_context(|| format!("cannot start source `{}`", s.id))?;

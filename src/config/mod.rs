@@ -40,11 +40,16 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// How long sinks drain after a stop signal unless configured.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The checked configuration the agent runs.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where checkpoints live.
     pub data_dir: PathBuf,
+    /// How long sinks may drain after a stop signal.
+    pub shutdown_timeout: Duration,
     /// Mail domains of the organisation (lower case).
     pub local_domains: Vec<String>,
     /// Entity resolution and risk tags.
@@ -242,6 +247,7 @@ fn key_at(text: &str, pos: usize) -> String {
 
 fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Config {
     let mut data_dir: Option<(PathBuf, PathBuf)> = None;
+    let mut shutdown_timeout: Option<(PathBuf, f64)> = None;
     let mut enrich: Option<(PathBuf, raw::RawEnrich)> = None;
     let mut telemetry: Option<(PathBuf, raw::RawTelemetry)> = None;
     let mut sources: BTreeMap<String, (PathBuf, RawSource)> = BTreeMap::new();
@@ -268,6 +274,13 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
 
     for (file, raw) in files {
         once(&mut data_dir, &file, "data_dir", raw.data_dir, errors);
+        once(
+            &mut shutdown_timeout,
+            &file,
+            "shutdown_timeout_secs",
+            raw.shutdown_timeout_secs,
+            errors,
+        );
         once(&mut enrich, &file, "enrich", raw.enrich, errors);
         once(&mut telemetry, &file, "telemetry", raw.telemetry, errors);
         for (id, s) in raw.sources {
@@ -281,6 +294,20 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
     let data_dir = data_dir
         .map(|(_, d)| d)
         .unwrap_or_else(|| PathBuf::from("/var/lib/idlink"));
+    let shutdown_timeout = match shutdown_timeout {
+        None => DEFAULT_SHUTDOWN_TIMEOUT,
+        Some((_, secs)) if secs.is_finite() && (0.0..=3600.0).contains(&secs) => {
+            Duration::from_secs_f64(secs)
+        }
+        Some((file, secs)) => {
+            errors.push(ConfigError {
+                file,
+                key: "shutdown_timeout_secs".into(),
+                reason: format!("{secs} is not between 0 and 3600 seconds"),
+            });
+            DEFAULT_SHUTDOWN_TIMEOUT
+        }
+    };
     let enrich_cfg = match enrich {
         Some((file, e)) => build_enrich(&file, e, errors),
         None => crate::enrich::EnrichConfig::default(),
@@ -484,6 +511,7 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
 
     Config {
         data_dir,
+        shutdown_timeout,
         local_domains,
         enrich: enrich_cfg,
         prometheus_listen,

@@ -12,8 +12,14 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFile {
-    /// Directory for checkpoints (and, later, buffers). Created if missing.
+    /// Directory for checkpoints, disk buffers and correlation state.
+    /// Created if missing. Default `/var/lib/idlink`.
     pub data_dir: Option<PathBuf>,
+    /// On SIGTERM/SIGINT, how long sinks keep trying to deliver what is in
+    /// flight before the agent exits (what is left is sent again by the next
+    /// run), seconds. Default 30. Keep it below the service manager's stop
+    /// timeout (systemd: `TimeoutStopSec`, 90 s by default).
+    pub shutdown_timeout_secs: Option<f64>,
     /// Organisation-wide facts used by parsers and enrichment.
     pub enrich: Option<RawEnrich>,
     /// Internal metrics.

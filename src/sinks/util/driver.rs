@@ -10,7 +10,7 @@
 //! rule stays the same.
 //!
 //! Retries are unlimited for retriable failures. They end only when the
-//! agent is stopping and [`crate::topology::DRAIN_DEADLINE`] has passed: the
+//! agent is stopping and the drain deadline (`shutdown_timeout_secs`) has passed: the
 //! items are then marked failed, so the checkpoint stays before them and
 //! the next run sends them again.
 

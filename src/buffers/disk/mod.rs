@@ -588,6 +588,11 @@ impl Reader {
                     let st = self.shared.lock();
                     if st.head_seg == self.seg && st.head_len <= self.off && !st.writer_done {
                         drop(self.shared.wait(st));
+                    } else {
+                        // Waiting for something other than the writer (a
+                        // segment that could not be opened yet): do not spin.
+                        drop(st);
+                        std::thread::sleep(TICK);
                     }
                 }
                 Step::Moved => {}

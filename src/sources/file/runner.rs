@@ -266,7 +266,7 @@ impl Runner {
 
     fn process(&mut self, chunk: Chunk) {
         use super::framer::Frame;
-        use crate::sinks::util::dead_letter::{DeadLetter, Failure, Origin};
+        use crate::sinks::util::dead_letter::{framing_reason, DeadLetter, Failure, Origin};
         let mut events = Vec::with_capacity(chunk.frames.len());
         let mut bytes = 0u64;
         let first_pos = self.stage.next_pos();
@@ -299,10 +299,7 @@ impl Runner {
                     dead.push(Failure::Framing {
                         at: at(f),
                         kind: reason,
-                        reason: format!(
-                            "{} bytes are not a JSON record: {reason}",
-                            f.end - f.start
-                        ),
+                        reason: framing_reason(reason, f.end - f.start, self.cfg.max_line_bytes),
                     });
                 }
                 continue;

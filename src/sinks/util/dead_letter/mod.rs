@@ -153,6 +153,21 @@ impl Failure<'_> {
     }
 }
 
+/// The `reason` of a framing failure of `kind` (`oversize`, `garbage`,
+/// `truncated`) over `length` bytes, with the source's `max_line_bytes`.
+pub fn framing_reason(kind: &str, length: u64, max_line_bytes: usize) -> String {
+    match kind {
+        "oversize" => {
+            format!("record of {length} bytes is longer than max_line_bytes ({max_line_bytes})")
+        }
+        "garbage" => format!("{length} bytes that are not JSON where a record should start"),
+        "truncated" => {
+            format!("record of {length} bytes is cut off (its line or the input ended inside it)")
+        }
+        other => format!("{length} bytes are not a record: {other}"),
+    }
+}
+
 /// Records appended by this process, per file. `idlink replay` compares
 /// them before and after to tell which of the events it resent were
 /// rejected again; another process writing the same file (a running agent)

@@ -175,7 +175,7 @@ pub fn replay(
             summary.skips.push(s);
         }
     };
-    let mut lines = Lines::new(file);
+    let mut lines = Lines::new(file, MAX_LINE);
     let mut events = Vec::new();
     loop {
         if stop.load(Ordering::Acquire) {
@@ -351,16 +351,18 @@ enum Line<'a> {
 }
 
 /// FILE, line by line, in bounded memory.
-struct Lines {
-    r: BufReader<File>,
+struct Lines<R> {
+    r: BufReader<R>,
     buf: Vec<u8>,
+    max: usize,
 }
 
-impl Lines {
-    fn new(f: File) -> Self {
+impl<R: io::Read> Lines<R> {
+    fn new(r: R, max: usize) -> Self {
         Lines {
-            r: BufReader::with_capacity(256 * 1024, f),
+            r: BufReader::with_capacity(256 * 1024, r),
             buf: Vec::new(),
+            max,
         }
     }
 
@@ -380,7 +382,7 @@ impl Lines {
                 None => (avail.len(), false),
             };
             len += take as u64;
-            if len <= MAX_LINE as u64 {
+            if len <= self.max as u64 {
                 self.buf.extend_from_slice(&avail[..take]);
             } else {
                 self.buf.clear();
@@ -393,7 +395,7 @@ impl Lines {
         if !any {
             return Ok(None);
         }
-        if len > MAX_LINE as u64 {
+        if len > self.max as u64 {
             return Ok(Some(Line::TooLong(len)));
         }
         if self.buf.last() == Some(&b'\r') {
@@ -519,3 +521,6 @@ impl fmt::Display for Summary {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -46,7 +46,7 @@
 //! | `file` | string | the file, by the path it had when read |
 //! | `fingerprint` | string | the file's identity (16 hex digits: CRC-64 of its first line) |
 //! | `offset` | number | stream offset of the record's first byte (decompressed, for `.gz`) |
-//! | `length` | number | bytes the record spans there (a line: with its newline) |
+//! | `length` | number | bytes the record spans there (a line of a line-based source: with its newline) |
 //! | `record` | string | `parse` only: the record as read, when it is UTF-8 |
 //! | `record_base64` | string | `parse` only, instead of `record`: the record, base64, when it is not UTF-8 |
 //!

@@ -1,4 +1,4 @@
-//! The command line: `run`, `validate`, `parse`, `sources`.
+//! The command line: `run`, `validate`, `parse`, `replay`, `sources`.
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -57,6 +57,38 @@ pub enum Command {
         /// Input files; none: stdin.
         files: Vec<PathBuf>,
     },
+    /// Send dead letters again once their cause is fixed.
+    ///
+    /// Each line of FILE goes where it failed: a sink rejection to the sink
+    /// it names, a parse or framing failure is parsed again with its
+    /// source's current settings and sent to that source's sinks. What
+    /// fails again is written to that sink's or source's dead-letter file,
+    /// as in `run`. FILE is read, never changed: first move the dead-letter
+    /// file away (`mv dead.ndjson dead.replay.ndjson`; the agent starts a
+    /// new one), replay the moved file, and remove it once the summary says
+    /// everything was delivered. A replay refuses a FILE it would append
+    /// to.
+    ///
+    /// Exit status: 0 everything was resent and acknowledged; 2 some lines
+    /// failed again, were skipped or were not delivered (see the summary
+    /// on stderr); 1 nothing was replayed (bad configuration, FILE
+    /// unreadable or refused).
+    Replay {
+        /// The dead-letter file to replay.
+        #[arg(long = "from-dead-letter", value_name = "FILE")]
+        from_dead_letter: PathBuf,
+        /// The agent's configuration (a TOML file or a directory of them):
+        /// its sinks, and its sources' parser settings.
+        #[arg(long)]
+        config: PathBuf,
+        /// Send every event to this sink instead.
+        #[arg(long, value_name = "ID")]
+        sink: Option<String>,
+        /// Read and check every line and parse records again, but send
+        /// and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List the log source names.
     Sources,
 }
@@ -74,6 +106,12 @@ pub fn main() -> ExitCode {
             stats,
             files,
         } => parse(&source, config.as_deref(), stats.as_deref(), &files),
+        Command::Replay {
+            from_dead_letter,
+            config,
+            sink,
+            dry_run,
+        } => replay(&from_dead_letter, &config, sink, dry_run),
         Command::Sources => {
             let mut out = io::stdout().lock();
             for s in Source::ALL {
@@ -177,6 +215,60 @@ fn run(path: &Path, once: bool) -> anyhow::Result<ExitCode> {
         tracing::info!(source = %id, records = s.records, events = s.events, unparsed = s.unparsed, "source done");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn replay(
+    file: &Path,
+    config: &Path,
+    sink: Option<String>,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let config = load_config(config)?;
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("idlink-rt")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (mut term, mut int) = runtime
+        .block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok::<_, io::Error>((
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::interrupt())?,
+            ))
+        })
+        .context("cannot install signal handlers")?;
+    let flag = stop.clone();
+    runtime.spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("stop requested: sending what was read, then stopping");
+        flag.store(true, Ordering::Release);
+    });
+    let opts = crate::replay::ReplayOptions {
+        file: file.to_path_buf(),
+        sink,
+        dry_run,
+    };
+    let shown = file.display().to_string();
+    let summary = crate::replay::replay(&config, &opts, stop, &mut |s| match s.line {
+        Some(n) => eprintln!("idlink replay: {shown}:{n}: skipped: {}", s.why),
+        None => eprintln!(
+            "idlink replay: {shown}: events assembled from several lines not sent: {}",
+            s.why
+        ),
+    })?;
+    eprintln!("{summary}");
+    Ok(if summary.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 fn parse(

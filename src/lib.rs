@@ -14,6 +14,7 @@
 //! | [`acks`] | which input positions are delivered everywhere |
 //! | [`event`] | what travels between stages |
 //! | [`topology`] | start, wire and stop the pieces in order |
+//! | [`replay`] | send dead letters again once their cause is fixed |
 //! | [`telemetry`] | metric names and the events that log and count |
 //! | [`cli`] | the `idlink` commands |
 #![forbid(unsafe_code)]
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod enrich;
 pub mod event;
+pub mod replay;
 pub mod sinks;
 pub mod sources;
 pub mod telemetry;

@@ -31,6 +31,12 @@ pub const SINK_ERRORS: &str = "idlink_sink_errors_total";
 pub const SINK_RETRIES: &str = "idlink_sink_retries_total";
 /// Events written to a sink's dead-letter file, by reason.
 pub const SINK_DEAD_LETTERED: &str = "idlink_sink_dead_lettered_total";
+/// Records a source wrote to its dead-letter file (`dead_letter` key), by
+/// reason (the parser's error kind, or the framing error).
+pub const SOURCE_DEAD_LETTERED: &str = "idlink_source_dead_lettered_total";
+/// Writes to a source's dead-letter file that failed (the checkpoint then
+/// stays before the records for the rest of the run).
+pub const SOURCE_DEAD_LETTER_ERRORS: &str = "idlink_source_dead_letter_errors_total";
 /// Files currently open by a source.
 pub const SOURCE_OPEN_FILES: &str = "idlink_source_open_files";
 /// 1 while a source waits for a full sink buffer (it is not reading).
@@ -266,4 +272,23 @@ pub fn buffer_corrupt(sink: &str, path: &std::path::Path, offset: u64, bytes: u6
 pub fn buffer_error(sink: &str, path: &std::path::Path, op: &'static str, err: &std::io::Error) {
     counter!(BUFFER_ERRORS, "sink" => sink.to_string(), "op" => op).increment(1);
     tracing::error!(sink, file = %path.display(), op, error = %err, "disk buffer I/O error");
+}
+
+/// Records written to a source's dead-letter file.
+pub fn source_dead_lettered(source: &str, reason: &str, records: u64) {
+    counter!(SOURCE_DEAD_LETTERED, "source" => source.to_string(), "reason" => reason.to_string())
+        .increment(records);
+}
+
+/// A source's dead-letter file could not be written.
+pub fn source_dead_letter_error(
+    source: &str,
+    path: &std::path::Path,
+    records: usize,
+    err: &dyn std::fmt::Display,
+) {
+    counter!(SOURCE_DEAD_LETTER_ERRORS, "source" => source.to_string()).increment(1);
+    tracing::error!(source, file = %path.display(), records, error = %err,
+        "cannot write the dead-letter file; the checkpoint stays before these records \
+         and they are read again on the next run");
 }

@@ -4,6 +4,7 @@
 //! is the normal deployment), resolves `${VAR}` references, and reports every
 //! problem at once, each naming the file, the key and the reason.
 
+mod dead_letter;
 pub mod interpolate;
 pub mod raw;
 
@@ -93,6 +94,8 @@ pub struct SourceConfig {
     pub message_ttl: Duration,
     /// Flush held messages after this much idle time.
     pub idle_flush: Duration,
+    /// Where unparsed records are also written for replay, if anywhere.
+    pub dead_letter: Option<PathBuf>,
 }
 
 /// A checked sink.
@@ -401,6 +404,7 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
             max_open_messages: f.max_open_messages.unwrap_or(50_000).max(1),
             message_ttl: Duration::from_secs(f.message_ttl_secs.unwrap_or(600)),
             idle_flush: Duration::from_secs(f.idle_flush_secs.unwrap_or(30)),
+            dead_letter: f.dead_letter.clone(),
         });
     }
 
@@ -488,6 +492,7 @@ fn build(files: Vec<(PathBuf, RawFile)>, errors: &mut Vec<ConfigError>) -> Confi
             buffer,
         });
     }
+    dead_letter::check(&sources, &built_sources, &built_sinks, errors);
     for s in &built_sources {
         if !built_sinks.iter().any(|k| k.inputs.contains(&s.id)) {
             let file = sources

@@ -197,6 +197,14 @@ pub struct RawFileSource {
     /// Emit held messages when no line arrived for this long, seconds.
     /// Default 30.
     pub idle_flush_secs: Option<u64>,
+    /// Also write each record the parser does not recognise (and each
+    /// stretch of input that is not a whole record: JSON framing errors,
+    /// lines over `max_line_bytes`) to this NDJSON file, with the file,
+    /// offset and reason, so `idlink replay --from-dead-letter` can parse it
+    /// again once the cause is fixed. Such records still become OCSF Base
+    /// Events with `raw_data`, as without this key. Fsynced before the
+    /// checkpoint passes them. Format: `docs/delivery.md`. Default: none.
+    pub dead_letter: Option<PathBuf>,
 }
 
 /// `[sinks.<id>]`.

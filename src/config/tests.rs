@@ -201,3 +201,101 @@ fn buffers_default_to_memory_and_disk_needs_an_explicit_when_full() {
         assert!(errs[0].reason.contains(reason), "{}", errs[0]);
     }
 }
+
+#[test]
+fn source_dead_letter_is_optional_and_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "a.toml", GOOD);
+    assert_eq!(
+        load_with_env(&p, &no_env).unwrap().sources[0].dead_letter,
+        None
+    );
+    let text = GOOD.replace(
+        "parser = \"postfix\"",
+        "parser = \"postfix\"\ndead_letter = \"/var/lib/idlink/dead_letter/source-mail.ndjson\"",
+    );
+    let p = write(dir.path(), "a.toml", &text);
+    let c = load_with_env(&p, &no_env).unwrap();
+    assert_eq!(
+        c.sources[0].dead_letter.as_deref(),
+        Some(Path::new("/var/lib/idlink/dead_letter/source-mail.ndjson"))
+    );
+}
+
+#[test]
+fn source_dead_letter_errors_name_file_key_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let cases = [
+        ("\"\"".to_string(), "must not be empty".to_string()),
+        (format!("\"{d}\""), "is a directory".to_string()),
+        (
+            "\"/tmp/out.ndjson\"".to_string(),
+            "is also the output file of sink `out`".to_string(),
+        ),
+        (
+            "\"/var/log/mail.log.dead\"".to_string(),
+            "matches sources.mail.include".to_string(),
+        ),
+    ];
+    for (value, why) in cases {
+        let text = GOOD.replace(
+            "parser = \"postfix\"",
+            &format!("parser = \"postfix\"\ndead_letter = {value}"),
+        );
+        let p = write(dir.path(), "a.toml", &text);
+        let errs = load_with_env(&p, &no_env).unwrap_err();
+        assert_eq!(errs.len(), 1, "{value}: {errs:?}");
+        assert_eq!(errs[0].file, p);
+        assert_eq!(errs[0].key, "sources.mail.dead_letter");
+        assert!(errs[0].reason.contains(&why), "{value}: {}", errs[0]);
+    }
+}
+
+#[test]
+fn source_dead_letter_must_not_be_shared() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"
+data_dir = "/tmp/idlink"
+[sources.a]
+type = "file"
+include = ["/logs/a.log"]
+parser = "postfix"
+dead_letter = "/dl/shared.ndjson"
+[sources.b]
+type = "file"
+include = ["/logs/b.log"]
+parser = "postfix"
+dead_letter = "/dl/shared.ndjson"
+[sources.c]
+type = "file"
+include = ["/logs/c.log"]
+parser = "postfix"
+dead_letter = "/dl/hec.ndjson"
+[sinks.hec]
+type = "splunk_hec"
+inputs = ["a", "b", "c"]
+endpoint = "http://127.0.0.1:8088"
+token = "t"
+dead_letter.path = "/dl/hec.ndjson"
+"#;
+    let p = write(dir.path(), "a.toml", text);
+    let errs = load_with_env(&p, &no_env).unwrap_err();
+    let got: Vec<(&str, &str)> = errs
+        .iter()
+        .map(|e| (e.key.as_str(), e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "sources.b.dead_letter",
+                "/dl/shared.ndjson is also the dead-letter file of source `a`"
+            ),
+            (
+                "sources.c.dead_letter",
+                "/dl/hec.ndjson is also the dead-letter file of sink `hec`"
+            ),
+        ]
+    );
+}

@@ -63,10 +63,11 @@ pub struct RawTls {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDeadLetter {
-    /// NDJSON file, one line per rejected event:
-    /// `{"time","sink","status","kind","reason","event"}`; fsynced before
-    /// the event counts as handled. Default
-    /// `<data_dir>/dead_letter/<sink id>.ndjson`.
+    /// NDJSON file, one line per rejected event in the dead-letter format
+    /// (`{"v":1,"time","stage":"sink","kind","reason","source","sink","status","event"}`,
+    /// see [`crate::sinks::util::dead_letter`]); fsynced before the event
+    /// counts as handled; `idlink replay --from-dead-letter` sends it
+    /// again. Default `<data_dir>/dead_letter/<sink id>.ndjson`.
     pub path: Option<PathBuf>,
 }
 

@@ -497,7 +497,7 @@ fn dead_letter<A>(shared: &Shared<A>, items: Vec<(Item, Rejection)>) {
     }
     let r = shared
         .dlq
-        .write(items.iter().map(|(it, rej)| (&it.event, rej)));
+        .write(items.iter().map(|(it, rej)| (&it.event, &*it.source, rej)));
     match r {
         Ok(n) => {
             tracing::warn!(sink = %shared.ctx.id, events = n, file = %shared.dlq.path().display(),

@@ -265,9 +265,23 @@ impl Runner {
     }
 
     fn process(&mut self, chunk: Chunk) {
+        use super::framer::Frame;
+        use crate::sinks::util::dead_letter::{framing_reason, DeadLetter, Failure, Origin};
         let mut events = Vec::with_capacity(chunk.frames.len());
         let mut bytes = 0u64;
         let first_pos = self.stage.next_pos();
+        // Records to write to the source's dead-letter file, if it has one.
+        let mut dead: Vec<Failure<'_>> = Vec::new();
+        let keep = self.cfg.dead_letter.is_some();
+        let source = self.source.clone();
+        let at = |f: &Frame| Origin {
+            source: &source,
+            parser: self.cfg.parser.name(),
+            file: &chunk.path,
+            fingerprint: chunk.key,
+            offset: f.start,
+            length: f.end - f.start,
+        };
         for f in &chunk.frames {
             bytes += f.end - f.start;
             if let Some(reason) = f.error {
@@ -281,10 +295,17 @@ impl Runner {
                     reason,
                     &mut events,
                 );
+                if keep {
+                    dead.push(Failure::Framing {
+                        at: at(f),
+                        kind: reason,
+                        reason: framing_reason(reason, f.end - f.start, self.cfg.max_line_bytes),
+                    });
+                }
                 continue;
             }
-            if let idlink_parsers::Outcome::Unparsed(err) = self.stage.decode(&f.data, &mut events)
-            {
+            let outcome = self.stage.decode(&f.data, &mut events);
+            if let idlink_parsers::Outcome::Unparsed(err) = outcome {
                 self.unparsed_seen += 1;
                 telemetry::unparsed(
                     &self.cfg.id,
@@ -294,7 +315,39 @@ impl Runner {
                     self.unparsed_seen,
                 );
             }
+            // A cut line is kept whole for replay (read back from the
+            // file); otherwise an unrecognised record is kept as it is.
+            if keep && f.cut > 0 {
+                dead.push(Failure::Framing {
+                    at: at(f),
+                    kind: "oversize",
+                    reason: format!(
+                        "line of {} bytes is longer than max_line_bytes ({}); its head was parsed, {} bytes were skipped",
+                        f.data.len() as u64 + f.cut,
+                        self.cfg.max_line_bytes,
+                        f.cut
+                    ),
+                });
+            } else if let (true, idlink_parsers::Outcome::Unparsed(err)) = (keep, outcome) {
+                dead.push(Failure::Parse {
+                    at: at(f),
+                    record: &f.data,
+                    kind: err.kind.as_str(),
+                    reason: format!("not recognised by parser {}: {err}", self.cfg.parser),
+                });
+            }
         }
+        if let (Some(path), false) = (&self.cfg.dead_letter, dead.is_empty()) {
+            // Written (fsynced) before the batch exists, so before any
+            // checkpoint can pass these records. If it fails, a failed
+            // entry ahead of the batch pins the checkpoint before them:
+            // the next run reads them again.
+            if let Err(e) = DeadLetter::new(&self.cfg.id, path).append(&dead) {
+                telemetry::source_dead_letter_error(&self.cfg.id, path, dead.len(), &e);
+                self.ledger.register(Vec::new()).fail();
+            }
+        }
+        drop(dead);
         telemetry::read(&self.cfg.id, chunk.frames.len() as u64, bytes);
         let start = chunk.frames.first().map_or(chunk.end, |f| f.start);
         let start_state = self.latest_end.get(&chunk.key).map_or(0, |&(_, st)| st);

@@ -110,6 +110,23 @@ pub fn starts_with_head(path: &Path, head: &[u8]) -> bool {
     }
 }
 
+/// Fill `buf` from the start of `file` (positioned reads: the descriptor's
+/// own read position is left alone). Returns the bytes read, fewer at the
+/// end of the file.
+pub fn read_head_at(file: &File, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

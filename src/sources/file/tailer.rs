@@ -9,7 +9,9 @@
 //! - **copytruncate**: the copy has the fingerprint of the file being read
 //!   and is not read twice; when the original shrinks, the bytes between the
 //!   last read position and the truncation are read from the copy, then the
-//!   original is read again from its new first line;
+//!   original is read again from its new first line. A file that grew back
+//!   past the read position before it was looked at again (reading held
+//!   back by a slow sink) is told by its first bytes, not its size;
 //! - **truncation** without a copy: reading restarts at 0 (counted);
 //! - **inode reuse**: a deleted file whose inode comes back with other content
 //!   is noticed by link count and fingerprint, and the new file is read whole;
@@ -225,6 +227,21 @@ impl Tailer {
     pub fn scan(&mut self, events: &mut dyn FnMut(FileEvent)) {
         let startup = self.scans == 0;
         self.scans += 1;
+        // Backwards: `truncated` may remove the file at `i`.
+        for i in (0..self.watched.len()).rev() {
+            if self.rewritten(i) {
+                if let Err(e) = self.truncated(i, events) {
+                    let w = self.watched.remove(i);
+                    events(FileEvent::Error {
+                        path: w.path.clone(),
+                        reason: format!("read: {e}"),
+                    });
+                    let (end, state) = (w.line_end(), w.framer.state());
+                    self.set_offset(w.key, end, state);
+                    self.forget_open(w);
+                }
+            }
+        }
         let paths = self.matched_paths();
         let mut seen = vec![false; self.watched.len()];
         let mut candidates = Vec::new();
@@ -521,7 +538,25 @@ impl Tailer {
         Ok(Some(n))
     }
 
-    /// The file at `i` is shorter than what was read. If a copy with the same
+    /// True if the content under the open descriptor of the file at `i` no
+    /// longer starts as it did: it was truncated and written again. Its
+    /// size cannot tell when it grew back past the read position before it
+    /// was looked at (a copytruncate while a slow sink held reading back,
+    /// or while the file was already renamed or deleted), so its first
+    /// bytes are compared with those read.
+    fn rewritten(&self, i: usize) -> bool {
+        let w = &self.watched[i];
+        if w.gzip || w.head.is_empty() {
+            return false;
+        }
+        let mut now = vec![0u8; w.head.len()];
+        match fingerprint::read_head_at(w.reader.file(), &mut now) {
+            Ok(n) => n > 0 && now[..n] != w.head[..n],
+            Err(_) => false,
+        }
+    }
+
+    /// The file at `i` is shorter than what was read, or was rewritten. If a copy with the same
     /// fingerprint exists (copytruncate), read the missing tail from it first;
     /// then read the original again from its start as a new file.
     fn truncated(&mut self, i: usize, events: &mut dyn FnMut(FileEvent)) -> io::Result<()> {

@@ -306,6 +306,7 @@ impl Tailer {
                 return;
             }
         };
+        let first_line = key;
         let alt = fingerprint::alternate(key, meta.dev(), meta.ino());
         let key = if let Some(w) = self.watched.iter().find(|w| w.key == key) {
             if gzip || w.gzip || fingerprint::starts_with_head(&path, &w.head) {
@@ -341,6 +342,10 @@ impl Tailer {
             None => (0, 0, false),
         };
         match self.open(&path, meta, key, gzip, offset, state) {
+            Ok(w) if !gzip && fingerprint::of_bytes(&w.head) != Some(first_line) => {
+                // The path was given to another file between fingerprinting
+                // and opening (rotation): looked at again at the next scan.
+            }
             Ok(w) => {
                 events(FileEvent::Opened {
                     path: path.clone(),
@@ -375,11 +380,19 @@ impl Tailer {
             file.seek(SeekFrom::Start(offset))?;
             Reader::Plain(file)
         };
+        // From the descriptor, not the path: what is recorded is the file
+        // read, even if the path was replaced meanwhile.
+        let head = if gzip {
+            Vec::new()
+        } else {
+            fingerprint::head_of(reader.file())?
+        };
+        let opened = reader.file().metadata()?;
         Ok(Watched {
             key,
             path: path.to_path_buf(),
-            dev: meta.dev(),
-            ino: meta.ino(),
+            dev: opened.dev(),
+            ino: opened.ino(),
             gzip,
             reader,
             framer: Framer::new(
@@ -392,11 +405,7 @@ impl Tailer {
             at_eof: false,
             mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
             opened_at: Some(offset),
-            head: if gzip {
-                Vec::new()
-            } else {
-                fingerprint::head(path).unwrap_or_default()
-            },
+            head,
         })
     }
 
@@ -492,12 +501,31 @@ impl Tailer {
         let w = &mut self.watched[i];
         let reader = &mut w.reader;
         let head = &mut w.head;
+        let plain = !w.gzip;
         let at = w.framer.received();
+        let mut replaced = false;
         let n = w.framer.fill(READ_BLOCK, &mut |buf| {
             let n = reader.read(buf)?;
+            // Bytes read after the file was truncated and written again are
+            // not the rest of this stream: drop them and go on from a copy.
+            // Checked after the read, so a rewrite during it is caught too.
+            if n > 0 && plain && !fingerprint::same_first_line(reader.file(), head) {
+                replaced = true;
+                return Ok(0);
+            }
             fingerprint::extend_head(head, at, &buf[..n]);
             Ok(n)
         })?;
+        if replaced {
+            let before = self.watched.len();
+            self.truncated(i, events)?;
+            return Ok(if self.watched.len() < before {
+                None
+            } else {
+                Some(0)
+            });
+        }
+        let w = &mut self.watched[i];
         w.at_eof = n < READ_BLOCK;
         if n > 0 {
             if let Ok(m) = w.reader.file().metadata() {
@@ -542,23 +570,16 @@ impl Tailer {
     /// longer starts as it did: it was truncated and written again. Its
     /// size cannot tell when it grew back past the read position before it
     /// was looked at (a copytruncate while a slow sink held reading back,
-    /// or while the file was already renamed or deleted), so its first
-    /// bytes are compared with those read.
+    /// or while the file was already renamed or deleted).
     fn rewritten(&self, i: usize) -> bool {
         let w = &self.watched[i];
-        if w.gzip || w.head.is_empty() {
-            return false;
-        }
-        let mut now = vec![0u8; w.head.len()];
-        match fingerprint::read_head_at(w.reader.file(), &mut now) {
-            Ok(n) => n > 0 && now[..n] != w.head[..n],
-            Err(_) => false,
-        }
+        !w.gzip && !fingerprint::same_first_line(w.reader.file(), &w.head)
     }
 
-    /// The file at `i` is shorter than what was read, or was rewritten. If a copy with the same
-    /// fingerprint exists (copytruncate), read the missing tail from it first;
-    /// then read the original again from its start as a new file.
+    /// The file at `i` is shorter than what was read, or was rewritten. If a
+    /// copy with the same fingerprint exists (copytruncate), read the missing
+    /// tail from it first; then read the original again from its start as a
+    /// new file.
     fn truncated(&mut self, i: usize, events: &mut dyn FnMut(FileEvent)) -> io::Result<()> {
         let (key, old_end, path) = {
             let w = &self.watched[i];

@@ -58,7 +58,7 @@ pub fn status(code: u16, body: &str) -> Reply {
     Reply::Status(code, vec![], body.to_string())
 }
 
-type Handler = dyn Fn(Req) -> Reply + Send + Sync;
+pub type Handler = dyn Fn(Req) -> Reply + Send + Sync;
 
 /// A running receiver; stops when dropped.
 pub struct Server {
@@ -91,16 +91,22 @@ pub fn serve_on(
     tls: Option<Arc<rustls::ServerConfig>>,
     handler: impl Fn(Req) -> Reply + Send + Sync + 'static,
 ) -> Server {
+    try_serve_on(port, tls, Arc::new(handler)).unwrap()
+}
+
+/// [`serve_on`], returning the bind error (a port still held by a server
+/// that is shutting down) instead of panicking.
+pub fn try_serve_on(
+    port: u16,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: Arc<Handler>,
+) -> std::io::Result<Server> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let handler: Arc<Handler> = Arc::new(handler);
+        .build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))?;
+    let addr = listener.local_addr()?;
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     rt.spawn(async move {
         loop {
@@ -128,7 +134,63 @@ pub fn serve_on(
             });
         }
     });
-    Server { addr, rt: Some(rt) }
+    Ok(Server { addr, rt: Some(rt) })
+}
+
+/// A receiver that can be stopped (listener and open connections closed:
+/// clients get "connection refused") and started again on the same port,
+/// with the same handler.
+pub struct Restartable {
+    port: u16,
+    handler: Arc<Handler>,
+    server: Option<Server>,
+}
+
+impl Restartable {
+    /// Start serving plain HTTP on a free port.
+    pub fn start(handler: Arc<Handler>) -> Restartable {
+        let server = try_serve_on(0, None, handler.clone()).unwrap();
+        Restartable {
+            port: server.addr.port(),
+            handler,
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.server.is_some()
+    }
+
+    /// Close the listener and every connection.
+    pub fn stop(&mut self) {
+        self.server = None;
+    }
+
+    /// Serve again on the same port. The old runtime releases the port a
+    /// moment after it is dropped, so binding is retried for a while.
+    pub fn restart(&mut self) {
+        if self.server.is_some() {
+            return;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match try_serve_on(self.port, None, self.handler.clone()) {
+                Ok(s) => {
+                    self.server = Some(s);
+                    return;
+                }
+                Err(e) if std::time::Instant::now() < deadline => {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("cannot listen on port {} again: {e}", self.port),
+            }
+        }
+    }
 }
 
 #[derive(Debug)]

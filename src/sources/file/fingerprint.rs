@@ -110,6 +110,48 @@ pub fn starts_with_head(path: &Path, head: &[u8]) -> bool {
     }
 }
 
+/// The first [`HEAD_BYTES`] of an open plain file, read at offset 0 without
+/// moving its read position.
+pub fn head_of(file: &File) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; HEAD_BYTES];
+    let n = read_head_at(file, &mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// True unless the open plain `file` now starts with another first line
+/// than `head` (its first bytes as read): it was truncated and written
+/// again. A file shorter than the line, or unreadable now, counts as the
+/// same (shrinking is noticed by its size).
+pub fn same_first_line(file: &File, head: &[u8]) -> bool {
+    let line = match head.iter().position(|&b| b == b'\n') {
+        Some(i) => (i + 1).min(MAX_FINGERPRINT_BYTES),
+        None => head.len().min(MAX_FINGERPRINT_BYTES),
+    };
+    let mut now = [0u8; MAX_FINGERPRINT_BYTES];
+    match read_head_at(file, &mut now[..line]) {
+        Ok(n) => now[..n] == head[..n],
+        Err(_) => true,
+    }
+}
+
+/// Fill `buf` from the start of `file` (positioned reads: the descriptor's
+/// own read position is left alone). Returns the bytes read, fewer at the
+/// end of the file.
+pub fn read_head_at(file: &File, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

@@ -9,7 +9,9 @@
 //! - **copytruncate**: the copy has the fingerprint of the file being read
 //!   and is not read twice; when the original shrinks, the bytes between the
 //!   last read position and the truncation are read from the copy, then the
-//!   original is read again from its new first line;
+//!   original is read again from its new first line. A file that grew back
+//!   past the read position before it was looked at again (reading held
+//!   back by a slow sink) is told by its first bytes, not its size;
 //! - **truncation** without a copy: reading restarts at 0 (counted);
 //! - **inode reuse**: a deleted file whose inode comes back with other content
 //!   is noticed by link count and fingerprint, and the new file is read whole;
@@ -225,6 +227,21 @@ impl Tailer {
     pub fn scan(&mut self, events: &mut dyn FnMut(FileEvent)) {
         let startup = self.scans == 0;
         self.scans += 1;
+        // Backwards: `truncated` may remove the file at `i`.
+        for i in (0..self.watched.len()).rev() {
+            if self.rewritten(i) {
+                if let Err(e) = self.truncated(i, events) {
+                    let w = self.watched.remove(i);
+                    events(FileEvent::Error {
+                        path: w.path.clone(),
+                        reason: format!("read: {e}"),
+                    });
+                    let (end, state) = (w.line_end(), w.framer.state());
+                    self.set_offset(w.key, end, state);
+                    self.forget_open(w);
+                }
+            }
+        }
         let paths = self.matched_paths();
         let mut seen = vec![false; self.watched.len()];
         let mut candidates = Vec::new();
@@ -289,6 +306,7 @@ impl Tailer {
                 return;
             }
         };
+        let first_line = key;
         let alt = fingerprint::alternate(key, meta.dev(), meta.ino());
         let key = if let Some(w) = self.watched.iter().find(|w| w.key == key) {
             if gzip || w.gzip || fingerprint::starts_with_head(&path, &w.head) {
@@ -324,6 +342,10 @@ impl Tailer {
             None => (0, 0, false),
         };
         match self.open(&path, meta, key, gzip, offset, state) {
+            Ok(w) if !gzip && fingerprint::of_bytes(&w.head) != Some(first_line) => {
+                // The path was given to another file between fingerprinting
+                // and opening (rotation): looked at again at the next scan.
+            }
             Ok(w) => {
                 events(FileEvent::Opened {
                     path: path.clone(),
@@ -358,11 +380,19 @@ impl Tailer {
             file.seek(SeekFrom::Start(offset))?;
             Reader::Plain(file)
         };
+        // From the descriptor, not the path: what is recorded is the file
+        // read, even if the path was replaced meanwhile.
+        let head = if gzip {
+            Vec::new()
+        } else {
+            fingerprint::head_of(reader.file())?
+        };
+        let opened = reader.file().metadata()?;
         Ok(Watched {
             key,
             path: path.to_path_buf(),
-            dev: meta.dev(),
-            ino: meta.ino(),
+            dev: opened.dev(),
+            ino: opened.ino(),
             gzip,
             reader,
             framer: Framer::new(
@@ -375,11 +405,7 @@ impl Tailer {
             at_eof: false,
             mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
             opened_at: Some(offset),
-            head: if gzip {
-                Vec::new()
-            } else {
-                fingerprint::head(path).unwrap_or_default()
-            },
+            head,
         })
     }
 
@@ -475,12 +501,31 @@ impl Tailer {
         let w = &mut self.watched[i];
         let reader = &mut w.reader;
         let head = &mut w.head;
+        let plain = !w.gzip;
         let at = w.framer.received();
+        let mut replaced = false;
         let n = w.framer.fill(READ_BLOCK, &mut |buf| {
             let n = reader.read(buf)?;
+            // Bytes read after the file was truncated and written again are
+            // not the rest of this stream: drop them and go on from a copy.
+            // Checked after the read, so a rewrite during it is caught too.
+            if n > 0 && plain && !fingerprint::same_first_line(reader.file(), head) {
+                replaced = true;
+                return Ok(0);
+            }
             fingerprint::extend_head(head, at, &buf[..n]);
             Ok(n)
         })?;
+        if replaced {
+            let before = self.watched.len();
+            self.truncated(i, events)?;
+            return Ok(if self.watched.len() < before {
+                None
+            } else {
+                Some(0)
+            });
+        }
+        let w = &mut self.watched[i];
         w.at_eof = n < READ_BLOCK;
         if n > 0 {
             if let Ok(m) = w.reader.file().metadata() {
@@ -521,9 +566,20 @@ impl Tailer {
         Ok(Some(n))
     }
 
-    /// The file at `i` is shorter than what was read. If a copy with the same
-    /// fingerprint exists (copytruncate), read the missing tail from it first;
-    /// then read the original again from its start as a new file.
+    /// True if the content under the open descriptor of the file at `i` no
+    /// longer starts as it did: it was truncated and written again. Its
+    /// size cannot tell when it grew back past the read position before it
+    /// was looked at (a copytruncate while a slow sink held reading back,
+    /// or while the file was already renamed or deleted).
+    fn rewritten(&self, i: usize) -> bool {
+        let w = &self.watched[i];
+        !w.gzip && !fingerprint::same_first_line(w.reader.file(), &w.head)
+    }
+
+    /// The file at `i` is shorter than what was read, or was rewritten. If a
+    /// copy with the same fingerprint exists (copytruncate), read the missing
+    /// tail from it first; then read the original again from its start as a
+    /// new file.
     fn truncated(&mut self, i: usize, events: &mut dyn FnMut(FileEvent)) -> io::Result<()> {
         let (key, old_end, path) = {
             let w = &self.watched[i];

@@ -52,9 +52,9 @@ fn ci_plan(sink: SinkToml) -> Plan {
     }
 }
 
-#[test]
-fn kill_9_rotation_outage_and_flaky_receiver_lose_nothing() {
-    let plan = ci_plan(SinkToml::http(100));
+/// Run the CI plan around `sink` and check the guarantee.
+fn check(sink: SinkToml) {
+    let plan = ci_plan(sink);
     let r = torture::run(&plan);
     println!("{}", r.table());
     let mut failures = r.delivery_failures();
@@ -81,3 +81,22 @@ fn kill_9_rotation_outage_and_flaky_receiver_lose_nothing() {
         r.log_tail
     );
 }
+
+/// The default, bounded memory buffer: during the outage the sources stop
+/// reading and the backlog waits in the log files.
+#[test]
+fn kill_9_rotation_outage_and_flaky_receiver_lose_nothing() {
+    check(SinkToml::http(100));
+}
+
+/// The disk buffer: during the outage the sources keep reading, the backlog
+/// waits in the buffer's segments, and every `kill -9` can hit the buffer
+/// mid-write.
+#[test]
+fn the_same_through_a_disk_buffer() {
+    check(SinkToml::http(100).with(DISK_BUFFER));
+}
+
+/// Keys of a disk buffer, as a `[sinks.out]` continuation.
+const DISK_BUFFER: &str =
+    "buffer = { type = \"disk\", max_bytes = 268435456, when_full = \"block\" }";

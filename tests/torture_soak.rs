@@ -11,6 +11,8 @@
 //! rotate every 1–5 s. `TORTURE_SEED` replays a run; `TORTURE_RATE` sets
 //! records per second per stream (default 200). Prints the figures and
 //! exits 1 if anything was lost or duplicated past the bound.
+//! `TORTURE_BUFFER=disk` puts a disk buffer in front of the sink (default:
+//! the memory buffer).
 
 #[allow(dead_code)]
 mod agent_process;
@@ -74,7 +76,13 @@ fn main() {
         ],
         keep: 4,
         drain_timeout: Duration::from_secs(300),
-        sink: SinkToml::http(100),
+        sink: match std::env::var("TORTURE_BUFFER").as_deref() {
+            Ok("disk") => SinkToml::http(100).with(
+                "buffer = { type = \"disk\", max_bytes = 1073741824, when_full = \"block\" }",
+            ),
+            Ok("memory") | Err(_) => SinkToml::http(100),
+            Ok(other) => panic!("TORTURE_BUFFER={other:?}: memory or disk"),
+        },
         progress: Some(Duration::from_secs(30)),
     };
     let r = torture::run(&plan);

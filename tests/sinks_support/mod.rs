@@ -183,8 +183,7 @@ impl Restartable {
                     self.server = Some(s);
                     return;
                 }
-                Err(e) if std::time::Instant::now() < deadline => {
-                    let _ = e;
+                Err(_) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => panic!("cannot listen on port {} again: {e}", self.port),

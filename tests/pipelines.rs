@@ -23,6 +23,28 @@ fn every_pipeline_config_is_valid() {
     for p in &files {
         let r = idlink::config::load_with_env(p, &|_| None);
         assert!(r.is_ok(), "{}: {:?}", p.display(), r.err());
+        // A SIEM outage must fill a disk buffer, never memory or drop.
+        for sink in r
+            .unwrap()
+            .sinks
+            .iter()
+            .filter(|s| idlink::sinks::is_remote(s))
+        {
+            assert!(
+                matches!(
+                    sink.buffer,
+                    idlink::buffers::BufferConfig::Disk {
+                        when_full: idlink::buffers::WhenFull::Block,
+                        fsync: true,
+                        ..
+                    }
+                ),
+                "{}: sink {} has {:?}",
+                p.display(),
+                sink.id,
+                sink.buffer
+            );
+        }
     }
     // Every source has a config per destination.
     for source in idlink_parsers::Source::ALL {

@@ -176,12 +176,7 @@ fn run(path: &Path, once: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(path)?;
     // One worker drives signals and the metrics listener; the pipeline runs
     // on its own threads.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("idlink-rt")
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = control_runtime()?;
     if let Some(addr) = config.prometheus_listen {
         let _guard = runtime.enter();
         metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -191,6 +186,32 @@ fn run(path: &Path, once: bool) -> anyhow::Result<ExitCode> {
     }
     // Handlers are installed before anything starts, so a stop request is
     // never the default (immediate) death.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    on_stop_signal(&runtime, stop.clone(), "stop requested: draining")?;
+    let topo = topology::start_with_stop(&config, once, stop)?;
+    let stats = topo.wait()?;
+    for (id, s) in stats {
+        tracing::info!(source = %id, records = s.records, events = s.events, unparsed = s.unparsed, "source done");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The small runtime that drives signals (and the metrics listener).
+fn control_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("idlink-rt")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Set `flag` on SIGTERM or SIGINT, logging `what`.
+fn on_stop_signal(
+    runtime: &tokio::runtime::Runtime,
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    what: &'static str,
+) -> anyhow::Result<()> {
     let (mut term, mut int) = runtime
         .block_on(async {
             use tokio::signal::unix::{signal, SignalKind};
@@ -200,21 +221,15 @@ fn run(path: &Path, once: bool) -> anyhow::Result<ExitCode> {
             ))
         })
         .context("cannot install signal handlers")?;
-    let topo = topology::start(&config, once)?;
-    let flag = topo.shutdown_flag();
     runtime.spawn(async move {
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        tracing::info!("stop requested: draining");
+        tracing::info!("{what}");
         flag.store(true, std::sync::atomic::Ordering::Release);
     });
-    let stats = topo.wait()?;
-    for (id, s) in stats {
-        tracing::info!(source = %id, records = s.records, events = s.events, unparsed = s.unparsed, "source done");
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn replay(
@@ -223,33 +238,15 @@ fn replay(
     sink: Option<String>,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::AtomicBool;
     let config = load_config(config)?;
     let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("idlink-rt")
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let (mut term, mut int) = runtime
-        .block_on(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            Ok::<_, io::Error>((
-                signal(SignalKind::terminate())?,
-                signal(SignalKind::interrupt())?,
-            ))
-        })
-        .context("cannot install signal handlers")?;
-    let flag = stop.clone();
-    runtime.spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        tracing::info!("stop requested: sending what was read, then stopping");
-        flag.store(true, Ordering::Release);
-    });
+    let runtime = control_runtime()?;
+    on_stop_signal(
+        &runtime,
+        stop.clone(),
+        "stop requested: sending what was read, then stopping",
+    )?;
     let opts = crate::replay::ReplayOptions {
         file: file.to_path_buf(),
         sink,

@@ -36,9 +36,18 @@ pub const SINK_WORKER_THREADS: usize = 2;
 /// Start everything in `config`. With `once`, sources stop at the end of
 /// their files.
 pub fn start(config: &Config, once: bool) -> anyhow::Result<Topology> {
+    start_with_stop(config, once, Arc::new(AtomicBool::new(false)))
+}
+
+/// Like [`start`], stopping when `shutdown` is set (by a signal handler
+/// installed before anything started).
+pub fn start_with_stop(
+    config: &Config,
+    once: bool,
+    shutdown: Arc<AtomicBool>,
+) -> anyhow::Result<Topology> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
-    let shutdown = Arc::new(AtomicBool::new(false));
     // One correlation state for the whole process, so events of different
     // sources meet; loaded from the last snapshot.
     let enrich = crate::enrich::Shared::new(

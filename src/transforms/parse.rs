@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use bytes::{BufMut, BytesMut};
 use std::borrow::Cow;
 
-use idlink_parsers::ocsf::{severity, Event, Product, BASE_EVENT};
+use idlink_parsers::ocsf::{severity, write, Event, Product, BASE_EVENT};
 use idlink_parsers::{decoder, Decoder, Options, Outcome, Source};
 use serde::Serialize;
 
@@ -168,12 +168,12 @@ fn encode(
     if buf.capacity() - buf.len() < 4096 {
         buf.reserve(256 * 1024);
     }
-    let mut w = buf.writer();
     // Serialising plain structs of strings and numbers into memory cannot
     // fail; if it ever did, the event would be visible as an empty object
     // rather than lost silently.
-    if serde_json::to_writer(&mut w, ev).is_err() {
-        w.get_mut().put_slice(b"{}");
+    if write::to_out(ev, &mut Buf(buf)).is_err() {
+        buf.clear();
+        buf.put_slice(b"{}");
     }
     let json = buf.split().freeze();
     let class_uid = ev.class_uid.unwrap_or(0).max(0) as u32;
@@ -183,6 +183,24 @@ fn encode(
         class_uid,
         time_ms: ev.time.unwrap_or(0),
     });
+}
+
+/// The shared output buffer as the event writer's target.
+struct Buf<'a>(&'a mut BytesMut);
+
+impl write::Out for Buf<'_> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn put_u8(&mut self, b: u8) {
+        self.0.put_u8(b);
+    }
+    #[inline]
+    fn reserve(&mut self, n: usize) {
+        self.0.reserve(n);
+    }
 }
 
 fn now_ms() -> i64 {

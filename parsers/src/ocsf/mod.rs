@@ -9,6 +9,7 @@
 //! mapping filled in. Deprecated attributes are not generated.
 
 mod generated;
+pub mod write;
 
 pub use generated::*;
 

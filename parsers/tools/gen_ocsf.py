@@ -49,6 +49,8 @@ def rust_type(attr, objects):
         base = f"Box<{camel(ot)}<'a>>" if ot in objects else "Value"
         if attr.get("is_array"):
             base = f"{camel(ot)}<'a>" if ot in objects else "Value"
+    elif t == "unmapped_t":
+        base = "Unmapped<'a>"
     elif t in STR_TYPES or t.endswith("_t") and t not in (
             "integer_t", "long_t", "timestamp_t", "float_t", "boolean_t",
             "json_t", "port_t"):
@@ -107,7 +109,7 @@ def main():
            "#![allow(missing_docs)]",
            "use serde::{Deserialize, Serialize};",
            "use serde_json::Value;",
-           "use super::Str;", ""]
+           "use super::{Str, Unmapped};", ""]
 
     # Event: union of class attributes.
     union = {}
@@ -121,7 +123,8 @@ def main():
             elif rust_type(prev, OBJECTS) != rust_type(attr, OBJECTS):
                 union[name] = {"type": "json_t", "caption": attr.get("caption"),
                                "is_array": False}
-    union["unmapped"] = {"type": "json_t", "caption": "Unmapped Data"}
+    # Its own type: members may borrow from the record (ocsf/unmapped.rs).
+    union["unmapped"] = {"type": "unmapped_t", "caption": "Unmapped Data"}
     names = [n for n in FIRST if n in union] + sorted(n for n in union if n not in FIRST)
     out.append("/// One OCSF event of any class idlink emits. `class_uid` decides which")
     out.append("/// attributes are valid; the golden tests and the validator check it.")

@@ -95,7 +95,10 @@ fn main() {
                     buf.clear();
                     serde_json::to_writer(&mut buf, e).expect("serialise");
                 }
-                println!("round {round}: ocsf::write {ours:?}, serde_json {:?}", t.elapsed());
+                println!(
+                    "round {round}: ocsf::write {ours:?}, serde_json {:?}",
+                    t.elapsed()
+                );
             }
             return;
         }

@@ -338,14 +338,16 @@ impl<'de: 'a, 'a> Visitor<'de> for JVisitor<'a> {
         Ok(J::Str(Cow::Owned(s)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<J<'a>, A::Error> {
-        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        // serde_json gives no size hint: start with room for a typical
+        // vendor array / object instead of growing 0, 4, 8, 16.
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(64));
         while let Some(e) = seq.next_element::<J<'a>>()? {
             v.push(e);
         }
         Ok(J::Arr(v))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<J<'a>, A::Error> {
-        let mut m = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        let mut m = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
         while let Some(k) = map.next_key::<Text<'a>>()? {
             let v = map.next_value::<J<'a>>()?;
             m.push((k.0, v));

@@ -88,9 +88,9 @@ struct Writer<'o, O: Out> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// A mask with the high bit set in (at least) the lowest byte of `w` that
-/// is `"`, `\` or below 0x20; bytes above the lowest flagged one may be
-/// flagged wrongly (borrows), so only the lowest flag is used.
+/// Zero exactly when no byte of `w` is `"`, `\` or below 0x20 (the bytes
+/// that must be escaped). Otherwise the lowest flagged byte is one of them;
+/// bytes above it may be flagged wrongly (borrows run upwards).
 #[inline]
 fn escape_mask(w: u64) -> u64 {
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
@@ -125,39 +125,64 @@ fn put_escape<O: Out>(out: &mut O, b: u8) {
     }
 }
 
+/// Whether `b` holds a byte that must be escaped, eight bytes at a time
+/// (the last word overlapping the one before it; short strings read as
+/// overlapping halves).
+#[inline]
+fn has_escape(b: &[u8]) -> bool {
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        u64::from_le_bytes(w)
+    };
+    let n = b.len();
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            if escape_mask(word(i)) != 0 {
+                return true;
+            }
+            i += 8;
+        }
+        i < n && escape_mask(word(n - 8)) != 0
+    } else if n >= 4 {
+        let half = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as u64;
+        escape_mask(half(0) | half(n - 4) << 32) != 0
+    } else if n > 0 {
+        // 1 to 3 bytes: these three positions cover them all.
+        let (a, m, z) = (b[0], b[n / 2], b[n - 1]);
+        escape_mask(u64::from_le_bytes([a, m, z, b'a', b'a', b'a', b'a', b'a'])) != 0
+    } else {
+        false
+    }
+}
+
 /// `s` as a JSON string, quotes included.
 #[inline]
 fn put_str<O: Out>(out: &mut O, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.put_u8(b'"');
-    let mut start = 0;
-    let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[i..i + 8]);
-        let m = escape_mask(u64::from_le_bytes(word));
-        if m == 0 {
-            i += 8;
-            continue;
-        }
-        let j = i + (m.trailing_zeros() / 8) as usize;
-        out.put(&bytes[start..j]);
-        put_escape(out, bytes[j]);
-        i = j + 1;
-        start = i;
+    if has_escape(bytes) {
+        put_escaped(out, bytes);
+    } else {
+        out.put(bytes);
     }
-    while i < bytes.len() {
-        let b = bytes[i];
+    out.put_u8(b'"');
+}
+
+/// String contents with at least one byte to escape.
+#[cold]
+fn put_escaped<O: Out>(out: &mut O, bytes: &[u8]) {
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         if needs_escape(b) {
             out.put(&bytes[start..i]);
             put_escape(out, b);
             start = i + 1;
         }
-        i += 1;
     }
     out.put(&bytes[start..]);
-    out.put_u8(b'"');
 }
 
 fn put_u128<O: Out>(out: &mut O, mut n: u128) {
@@ -199,9 +224,12 @@ fn put_i64<O: Out>(out: &mut O, n: i64) {
 
 /// A float exactly as serde_json writes it (`null` when not finite).
 fn put_float<O: Out, F: Serialize>(out: &mut O, f: F) -> Result<(), Error> {
-    let mut buf = Vec::with_capacity(32);
-    serde_json::to_writer(&mut buf, &f).map_err(|e| Error(e.to_string()))?;
-    out.put(&buf);
+    // Room for any float serde_json writes (at most 24 bytes).
+    let mut buf = [0u8; 64];
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    serde_json::to_writer(&mut cur, &f).map_err(|e| Error(e.to_string()))?;
+    let n = cur.position() as usize;
+    out.put(&buf[..n]);
     Ok(())
 }
 

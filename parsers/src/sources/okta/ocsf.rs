@@ -173,7 +173,7 @@ fn braced_map<'a>(v: &Str<'a>) -> Members<'a> {
 
 fn braced_pairs(v: &str) -> Members<'_> {
     let inner = v.trim().trim_start_matches('{').trim_end_matches('}');
-    let mut m: Members<'_> = Vec::new();
+    let mut m: Members<'_> = Vec::with_capacity(8);
     // Values may contain commas ("reasons=Anomalous Device, New Geo"), so a
     // part without '=' continues the previous value.
     for part in inner.split(", ") {
@@ -191,6 +191,13 @@ fn braced_pairs(v: &str) -> Members<'_> {
     m
 }
 
+/// In key order (stable: of equal keys the last stays last), so the object
+/// is written without sorting.
+fn sorted(mut m: Members<'_>) -> Members<'_> {
+    m.sort_by(|a, b| a.0.cmp(&b.0));
+    m
+}
+
 /// The member `key` as an object built from `m` holds it (the last one).
 fn member<'m, 'a>(m: &'m Members<'a>, key: &str) -> Option<&'m J<'a>> {
     m.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
@@ -205,7 +212,8 @@ fn dbg_str<'a>(dbg: &J<'a>, key: &str) -> Option<Str<'a>> {
 }
 
 fn risk_level_id(level: &str) -> Option<i32> {
-    match level.to_ascii_uppercase().as_str() {
+    let mut buf = [0u8; 16];
+    match upper(level, &mut buf)? {
         "NONE" | "INFO" => Some(0),
         "LOW" => Some(1),
         "MEDIUM" => Some(2),
@@ -215,10 +223,20 @@ fn risk_level_id(level: &str) -> Option<i32> {
     }
 }
 
+/// `s` in ASCII upper case, in `buf` (no allocation per event); `None` when
+/// it does not fit, which for the fixed words it is compared with means no
+/// match.
+fn upper<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let b = buf.get_mut(..s.len())?;
+    b.copy_from_slice(s.as_bytes());
+    b.make_ascii_uppercase();
+    std::str::from_utf8(b).ok()
+}
+
 /// Authentication factor from Okta's factor / credential type names.
 fn factor<'a>(name: &str, provider: Option<Str<'a>>) -> Option<AuthFactor<'a>> {
-    let up = name.to_ascii_uppercase();
-    let (id, totp) = match up.as_str() {
+    let mut buf = [0u8; 32];
+    let (id, totp) = match upper(name, &mut buf).unwrap_or("?") {
         "PASSWORD" | "OKTA_PASSWORD" => (11, false),
         "SMS" | "SMS_FACTOR" => (1, false),
         "CALL" | "VOICE" | "CALL_FACTOR" => (3, false),
@@ -238,7 +256,7 @@ fn factor<'a>(name: &str, provider: Option<Str<'a>>) -> Option<AuthFactor<'a>> {
             "auth_factor",
             "factor_type_id",
             id,
-            Some(Cow::Owned(name.to_string())),
+            (id == 99).then(|| Cow::Owned(name.to_string())),
         ),
         is_totp: totp.then_some(true),
         provider,
@@ -247,18 +265,20 @@ fn factor<'a>(name: &str, provider: Option<Str<'a>>) -> Option<AuthFactor<'a>> {
 }
 
 fn os_type_id(name: &str) -> i32 {
-    let n = name.to_ascii_lowercase();
-    if n.starts_with("windows") {
+    let starts = |p: &str| {
+        name.len() >= p.len() && name.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+    };
+    if starts("windows") {
         100
-    } else if n.starts_with("mac") || n == "osx" {
+    } else if starts("mac") || name.eq_ignore_ascii_case("osx") {
         300
-    } else if n.starts_with("ios") {
+    } else if starts("ios") {
         301
-    } else if n.starts_with("ipados") {
+    } else if starts("ipados") {
         302
-    } else if n.starts_with("android") {
+    } else if starts("android") {
         201
-    } else if n.starts_with("linux") || n.starts_with("ubuntu") || n.starts_with("chrome") {
+    } else if starts("linux") || starts("ubuntu") || starts("chrome") {
         200
     } else {
         0
@@ -319,7 +339,7 @@ fn base<'a>(e: &LogEvent<'a>, class: &ClassInfo, activity: i32, opts: &Options) 
     ev.message = s(&e.display_message);
     Common {
         ev,
-        unmapped: Vec::new(),
+        unmapped: Vec::with_capacity(16),
     }
 }
 
@@ -446,7 +466,7 @@ const DEBUG_MAPPED: &[&str] = &[
 /// Risk, behaviours and the rest of debugData.
 fn debug_data<'a>(c: &mut Common<'a>, dbg: &J<'a>) {
     if let Some(risk) = dbg_str(dbg, "risk") {
-        let m = braced_map(&risk);
+        let m = sorted(braced_map(&risk));
         if let Some(level) = member(&m, "level").and_then(J::str) {
             if let Some(id) = risk_level_id(level) {
                 c.ev.risk_level_id = Some(id);
@@ -460,7 +480,7 @@ fn debug_data<'a>(c: &mut Common<'a>, dbg: &J<'a>) {
     }
     if let Some(b) = dbg_str(dbg, "behaviors") {
         c.unmapped
-            .push((Cow::Borrowed("behaviors"), J::Obj(braced_map(&b))));
+            .push((Cow::Borrowed("behaviors"), J::Obj(sorted(braced_map(&b)))));
     }
     if let Some(t) = dbg.get("threatSuspected").bool() {
         c.unmapped
@@ -561,7 +581,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
         Kind::Auth(_) | Kind::AuthOther(_) => {
             let ev = &mut c.ev;
             ev.user = subject(&mut used).map(Box::new);
-            if let Some(a) = actor_obj.clone() {
+            if let Some(a) = actor_obj {
                 ev.actor = Some(Box::new(a));
             }
             // The service signed in to: the target app, else Okta itself.
@@ -665,7 +685,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                 name: Some(Cow::Borrowed("unknown")),
                 ..Default::default()
             })));
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
             if activity == 10 || activity == 11 {
                 let f = dbg
                     .get("factor")
@@ -702,7 +722,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                 used[i] = true;
                 c.ev.user = Some(Box::new(user(&targets[i])));
             }
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
             if activity == 1 || activity == 2 {
                 c.ev.privileges = privileges(dbg, targets, &mut used);
             }
@@ -712,7 +732,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                 name: Some(Cow::Borrowed("unknown")),
                 ..Default::default()
             })));
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
             c.ev.privileges = privileges(dbg, targets, &mut used);
             if c.ev.privileges.is_empty() {
                 c.ev.privileges.push(Cow::Borrowed("unknown"));
@@ -730,7 +750,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                         ..Default::default()
                     }),
             ));
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
             let mut scopes: Vec<Str<'a>> = Vec::new();
             if let Some(g) = dbg.get("grantedScopes").str() {
                 scopes.extend(
@@ -783,11 +803,11 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                 },
             };
             c.ev.entity = Some(Box::new(entity));
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
         }
         Kind::Api(_) | Kind::Unknown => {
             fallback = kind == Kind::Unknown;
-            let a = actor_obj.clone().unwrap_or_else(|| Actor {
+            let a = actor_obj.unwrap_or_else(|| Actor {
                 app_name: Some(Cow::Borrowed("unknown")),
                 ..Default::default()
             });
@@ -934,9 +954,7 @@ fn leftovers<'a>(c: &mut Common<'a>, e: &LogEvent<'a>, targets: &[Principal<'a>]
 fn finish(mut c: Common<'_>, fallback: bool) -> Event<'_> {
     let mut okta = std::mem::take(&mut c.unmapped);
     if !okta.is_empty() {
-        // In key order, so it is written without sorting.
-        okta.sort_by(|a, b| a.0.cmp(&b.0));
-        c.ev.unmapped_put("okta", J::Obj(okta));
+        c.ev.unmapped_put("okta", J::Obj(sorted(okta)));
     }
     if fallback {
         c.ev.unmapped()

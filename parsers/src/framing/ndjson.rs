@@ -209,4 +209,27 @@ mod tests {
             assert_eq!(quote_or_backslash(&vec![b'a'; n]), None);
         }
     }
+
+    #[test]
+    fn escapes_and_brackets_at_every_position() {
+        for n in 0..24 {
+            let pad = "x".repeat(n);
+            for (body, closes) in [
+                (format!(r#"{{"a":"{pad}\"{pad}"}}"#), true),
+                (format!(r#"{{"a":"{pad}\\"}}"#), true),
+                (format!(r#"{{"a":"{pad}\"}}"#), false),
+                (format!(r#"{{"{pad}":[{{}},"]}}{pad}"]}}"#), true),
+                (format!(r#"{{"a":1}}{pad}}}"#), false),
+            ] {
+                let rec = body.as_bytes();
+                let want = closes.then(|| rec.len() - 1);
+                let got = closes_at(rec);
+                if closes {
+                    assert_eq!(got, want, "{body}");
+                } else {
+                    assert_ne!(got, Some(rec.len() - 1), "{body}");
+                }
+            }
+        }
+    }
 }

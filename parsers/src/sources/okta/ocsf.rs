@@ -176,9 +176,18 @@ fn braced_pairs(v: &str) -> Members<'_> {
     let mut m: Members<'_> = Vec::with_capacity(8);
     // Values may contain commas ("reasons=Anomalous Device, New Geo"), so a
     // part without '=' continues the previous value.
-    for part in inner.split(", ") {
-        match part.split_once('=') {
-            Some((k, val)) => m.push((Cow::Borrowed(k.trim()), J::Str(Cow::Borrowed(val.trim())))),
+    let mut rest = Some(inner);
+    while let Some(text) = rest {
+        let (part, next) = match find_separator(text) {
+            Some(i) => (&text[..i], Some(&text[i + 2..])),
+            None => (text, None),
+        };
+        rest = next;
+        match memchr::memchr(b'=', part.as_bytes()) {
+            Some(eq) => m.push((
+                Cow::Borrowed(part[..eq].trim()),
+                J::Str(Cow::Borrowed(part[eq + 1..].trim())),
+            )),
             None => {
                 if let Some((_, J::Str(prev))) = m.last_mut() {
                     let prev = prev.to_mut();
@@ -189,6 +198,20 @@ fn braced_pairs(v: &str) -> Members<'_> {
         }
     }
     m
+}
+
+/// The first ", " in `s` (what `str::split(", ")` splits at).
+fn find_separator(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b',', &b[from..]) {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b' ') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// In key order (stable: of equal keys the last stays last), so the object
@@ -952,7 +975,7 @@ fn leftovers<'a>(c: &mut Common<'a>, e: &LogEvent<'a>, targets: &[Principal<'a>]
 }
 
 fn finish(mut c: Common<'_>, fallback: bool) -> Event<'_> {
-    let mut okta = std::mem::take(&mut c.unmapped);
+    let okta = std::mem::take(&mut c.unmapped);
     if !okta.is_empty() {
         c.ev.unmapped_put("okta", J::Obj(sorted(okta)));
     }
@@ -1032,5 +1055,34 @@ mod tests {
             assert_eq!(member(&m, "level").and_then(J::str), Some("HIGH"));
         }
         assert!(braced_map(&Cow::Borrowed("{}")).is_empty());
+        // The same parts as splitting at ", " and at the first '='.
+        for text in [
+            "{a=1, , b=x=y,c, d=}",
+            "{=v, k=, ,, x}",
+            "{ p = q , r=s}",
+            "k=v",
+        ] {
+            let want: Vec<(String, String)> = {
+                let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
+                let mut w: Vec<(String, String)> = Vec::new();
+                for part in inner.split(", ") {
+                    match part.split_once('=') {
+                        Some((k, v)) => w.push((k.trim().into(), v.trim().into())),
+                        None => {
+                            if let Some((_, prev)) = w.last_mut() {
+                                prev.push_str(", ");
+                                prev.push_str(part.trim());
+                            }
+                        }
+                    }
+                }
+                w
+            };
+            let got: Vec<(String, String)> = braced_pairs(text)
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.str().unwrap_or("").to_string()))
+                .collect();
+            assert_eq!(got, want, "{text}");
+        }
     }
 }

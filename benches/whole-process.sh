@@ -10,7 +10,9 @@
 # IDLINK_BENCH_ENRICH=off: the same run with `enabled = false` under
 # [enrich] (the figure the peers compare with: they do not enrich);
 # IDLINK_BENCH_KEEP=DIR: keep each run's output as DIR/<workload>.ndjson
-# (to compare the events of two builds); CARGO_TARGET_DIR is honoured.
+# (to compare the events of two builds); IDLINK_BENCH_BIN=PATH: measure that
+# binary (an older build, for before/after) instead of building this tree;
+# CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=$(cd ../shared && pwd)
@@ -18,8 +20,12 @@ data=${IDLINK_BENCH_DATA:-bench-data}
 mkdir -p "$data"
 [ -s "$data/postfix.log" ] && [ -s "$data/okta.ndjson" ] || \
     python3 "$shared/bench/gen-logs" --out "$data" --seed 42
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/idlink
+if [ -n "${IDLINK_BENCH_BIN:-}" ]; then
+    bin=$IDLINK_BENCH_BIN
+else
+    cargo build --release --quiet
+    bin=${CARGO_TARGET_DIR:-target}/release/idlink
+fi
 case ${IDLINK_BENCH_ENRICH:-on} in
     on) enabled=true ;;
     off) enabled=false ;;

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use bytes::BytesMut;
 use std::borrow::Cow;
 
-use idlink_parsers::ocsf::{severity, write, Event, Product, BASE_EVENT};
+use idlink_parsers::ocsf::write::WriteJson;
+use idlink_parsers::ocsf::{severity, Event, Product, BASE_EVENT};
 use idlink_parsers::{decoder, Decoder, Options, Outcome, Source};
 use serde::Serialize;
 
@@ -175,7 +176,7 @@ fn encode(ev: &Event<'_>, o: &mut Output, counts: &mut BTreeMap<u32, u64>, out: 
     // Serialising plain structs of strings and numbers into memory cannot
     // fail; if it ever did, the event would be visible as an empty object
     // rather than lost silently.
-    if write::to_out(ev, &mut o.scratch).is_err() {
+    if ev.write_json(&mut o.scratch).is_err() {
         o.scratch.clear();
         o.scratch.extend_from_slice(b"{}");
     }

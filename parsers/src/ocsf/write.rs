@@ -77,6 +77,116 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     Ok(v)
 }
 
+/// A value written without going through serde: the generated OCSF types
+/// (`generated.rs` implements it for every struct, each `"key":` a literal
+/// written in one piece) and what their fields hold. The bytes are the
+/// same as [`to_out`] gives; JSON values and `unmapped` go through it.
+pub trait WriteJson {
+    /// Append `self` as compact JSON.
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error>;
+}
+
+/// The members of an object a generated [`WriteJson`] impl writes.
+pub struct Object<'o, O: Out> {
+    out: &'o mut O,
+    first: bool,
+}
+
+impl<'o, O: Out> Object<'o, O> {
+    /// `{`.
+    #[inline]
+    pub fn start(out: &'o mut O) -> Self {
+        out.put_u8(b'{');
+        Object { out, first: true }
+    }
+
+    /// One member: `key` is its `"name":`, already quoted.
+    #[inline]
+    pub fn field<T: WriteJson + ?Sized>(&mut self, key: &[u8], v: &T) -> Result<(), Error> {
+        if self.first {
+            self.first = false;
+        } else {
+            self.out.put_u8(b',');
+        }
+        self.out.put(key);
+        v.write_json(self.out)
+    }
+
+    /// `}`.
+    #[inline]
+    pub fn end(self) {
+        self.out.put_u8(b'}');
+    }
+}
+
+macro_rules! write_int {
+    ($($t:ty),*) => {$(
+        impl WriteJson for $t {
+            #[inline]
+            fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+                put_i64(out, i64::from(*self));
+                Ok(())
+            }
+        }
+    )*};
+}
+write_int!(i32, i64, u16);
+
+impl WriteJson for bool {
+    #[inline]
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+        out.put(if *self { b"true" } else { b"false" });
+        Ok(())
+    }
+}
+
+impl WriteJson for f64 {
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+        put_float(out, *self)
+    }
+}
+
+impl WriteJson for std::borrow::Cow<'_, str> {
+    #[inline]
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+        put_str(out, self);
+        Ok(())
+    }
+}
+
+impl WriteJson for serde_json::Value {
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+        to_out(self, out)
+    }
+}
+
+impl WriteJson for super::Unmapped<'_> {
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+        to_out(self, out)
+    }
+}
+
+impl<T: WriteJson + ?Sized> WriteJson for Box<T> {
+    #[inline]
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+        (**self).write_json(out)
+    }
+}
+
+impl<T: WriteJson> WriteJson for Vec<T> {
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+        out.put_u8(b'[');
+        for (i, v) in self.iter().enumerate() {
+            if i > 0 {
+                out.put_u8(b',');
+            }
+            v.write_json(out)?;
+        }
+        out.put_u8(b']');
+        Ok(())
+    }
+}
+
 /// The serde_json name of its raw-value newtype: such a struct's one field
 /// is already JSON and is copied as it is.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";

@@ -8,6 +8,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, Criterion, Throughput};
+use idlink_parsers::ocsf::write;
 use idlink_parsers::{decoder, Options, Source};
 
 fn records() -> Vec<Vec<u8>> {
@@ -46,7 +47,7 @@ fn bench(c: &mut Criterion) {
                 buf.clear();
                 for r in &recs {
                     dec.decode(black_box(r), 0, &mut |e| {
-                        serde_json::to_writer(&mut buf, &e).expect("serialise");
+                        write::to_out(&e, &mut buf).expect("serialise");
                         buf.push(b'\n');
                     });
                 }
@@ -73,6 +74,34 @@ fn main() {
             println!("scan {:?}", t0.elapsed());
             return;
         }
+        if mode == "ser" {
+            // Serialising alone: this crate's writer against serde_json's,
+            // over the same mapped events.
+            let mut dec = decoder(Source::Okta, &Options::default());
+            let mut events = Vec::with_capacity(recs.len());
+            for r in &recs {
+                dec.decode(r, 0, &mut |e| events.push(e.into_owned()));
+            }
+            let mut buf = Vec::with_capacity(1 << 20);
+            for round in 0..3 {
+                let t = std::time::Instant::now();
+                for e in &events {
+                    buf.clear();
+                    write::to_out(e, &mut buf).expect("serialise");
+                }
+                let ours = t.elapsed();
+                let t = std::time::Instant::now();
+                for e in &events {
+                    buf.clear();
+                    serde_json::to_writer(&mut buf, e).expect("serialise");
+                }
+                println!(
+                    "round {round}: ocsf::write {ours:?}, serde_json {:?}",
+                    t.elapsed()
+                );
+            }
+            return;
+        }
         let serialise = mode != "map";
         let mut dec = decoder(Source::Okta, &Options::default());
         let mut buf = Vec::with_capacity(1 << 20);
@@ -81,7 +110,7 @@ fn main() {
             buf.clear();
             dec.decode(r, 0, &mut |e| {
                 if serialise {
-                    serde_json::to_writer(&mut buf, &e).expect("serialise");
+                    write::to_out(&e, &mut buf).expect("serialise");
                 }
                 n += buf.len();
             });

@@ -43,6 +43,8 @@
 
 use std::collections::VecDeque;
 
+mod ndjson;
+
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// Longest wrapper key the splitter needs to recognise (`records`, `value`,
 /// `@odata.*`); longer keys are only checked for their first byte.
@@ -215,6 +217,9 @@ pub struct Splitter {
     buf: Vec<u8>,
     checkpoint: Checkpoint,
     queue: VecDeque<Item>,
+    /// Take NDJSON lines whole when they are plainly one object (see
+    /// [`ndjson`]); off only in tests that compare with the state machine.
+    fast: bool,
 }
 
 fn is_ws(b: u8) -> bool {
@@ -260,6 +265,7 @@ impl Splitter {
             buf: Vec::new(),
             checkpoint: at,
             queue: VecDeque::new(),
+            fast: true,
         }
     }
 
@@ -347,6 +353,21 @@ impl Splitter {
         };
     }
 
+    /// At the top level of a stream known to be NDJSON, outside any
+    /// record, string or garbage: where the fast path may take a line.
+    fn between_ndjson_records(&self) -> bool {
+        self.ndjson == Some(true)
+            && self.layout == Layout::Stream
+            && self.rec.is_none()
+            && self.garbage.is_none()
+            && self.probe.is_none()
+            && !self.tail
+            && !self.in_str
+            && !self.esc
+            && self.depth == 0
+            && self.bom >= 3
+    }
+
     /// The nesting depth at which records start in the current layout.
     fn elem_depth(&self) -> u32 {
         match self.layout {
@@ -364,7 +385,33 @@ impl Splitter {
         // started in this chunk; else 0 (its earlier bytes are in `buf`).
         let mut from = 0usize;
         let mut i = 0usize;
+        // The NDJSON fast path is not tried again before this index (the
+        // state machine is reading a line it declined).
+        let mut slow_until = 0usize;
         while i < chunk.len() {
+            if i >= slow_until && self.fast && self.between_ndjson_records() {
+                match ndjson::line(&chunk[i..], self.max_record) {
+                    ndjson::Line::Record { start, end, next } => {
+                        out(Frame::Record {
+                            offset: base + (i + start) as u64,
+                            bytes: &chunk[i + start..i + end],
+                        });
+                        self.checkpoint = Checkpoint {
+                            offset: base + (i + end) as u64,
+                            layout: self.layout,
+                            ndjson: self.ndjson,
+                        };
+                        i += next;
+                        continue;
+                    }
+                    ndjson::Line::Blank { next } => {
+                        i += next;
+                        continue;
+                    }
+                    ndjson::Line::Slow { next } => slow_until = i + next,
+                    ndjson::Line::Incomplete => slow_until = chunk.len(),
+                }
+            }
             // Fast path: inside a string of an open record, nothing matters
             // until the next quote, backslash or newline; skip to it.
             if self.in_str
@@ -917,5 +964,92 @@ mod tests {
         s.push_end();
         assert_eq!(s.next_item(), None);
         assert_eq!(s.checkpoint().offset, 15);
+    }
+
+    /// Items, and the checkpoint after every chunk, with or without the
+    /// NDJSON fast path.
+    fn split_traced(input: &[u8], size: usize, cap: usize, fast: bool) -> (Vec<Item>, Vec<u64>) {
+        let mut s = Splitter::new(cap);
+        s.fast = fast;
+        let (mut items, mut checkpoints) = (Vec::new(), Vec::new());
+        for c in input.chunks(size.max(1)) {
+            s.feed(c, &mut |f| items.push(Item::from(f)));
+            checkpoints.push(s.checkpoint().offset);
+        }
+        s.finish(&mut |f| items.push(Item::from(f)));
+        checkpoints.push(s.checkpoint().offset);
+        (items, checkpoints)
+    }
+
+    #[test]
+    fn ndjson_fast_path_splits_like_the_state_machine() {
+        // Every line shape the fast path must take or decline.
+        let shapes: &[&str] = &[
+            r#"{"a":1,"s":"x}\"{]","n":{"b":[1,{"c":null}]}}"#,
+            r#"{"e":"\u00e9\\","arr":[],"k":"é"}"#,
+            r#"  {"a":1}  "#,
+            "{\"a\":1}\r",
+            "{}",
+            r#"{"a":1}{"b":2}"#,
+            r#"{"a":1} trailing"#,
+            r#"{"a":1},{"b":2},"#,
+            r#", {"a":1}"#,
+            r#"{"a":[1,"#,
+            r#"{"a":"x\"#,
+            r#"{"a":"unterminated}"#,
+            "not json",
+            "}",
+            "]",
+            "",
+            "   ",
+            r#"{"records":[{"a":1},{"b":2}]}"#,
+            r#"{"value":[{"a":1}],"@odata.nextLink":"x"}"#,
+            r#"{"@odata.context":"c","value":[{"a":2}]}"#,
+            r#"{"records":"no","value":2}"#,
+            r#"{"k\"ey":1}"#,
+            r#"[{"a":1},{"b":2}]"#,
+            r#"[{"a":1},"#,
+            r#"{"b":2}]"#,
+            r#"{"big":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
+            "{\n\"pretty\": true\n}",
+        ];
+        // A small deterministic generator: many mixes, each starting with a
+        // plain object (so the stream is NDJSON) or with anything.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..300 {
+            let mut lines: Vec<&str> = Vec::new();
+            if round % 4 != 0 {
+                lines.push(shapes[0]);
+            }
+            for _ in 0..next(12) {
+                // Plain objects most of the time, as in real files.
+                let k = if next(3) == 0 {
+                    next(shapes.len())
+                } else {
+                    next(2)
+                };
+                lines.push(shapes[k]);
+            }
+            let sep = if next(4) == 0 { "\r\n" } else { "\n" };
+            let mut body = lines.join(sep);
+            if next(2) == 0 {
+                body.push('\n');
+            }
+            let input = body.as_bytes();
+            let cap = if next(3) == 0 { 60 } else { 1 << 16 };
+            for size in [1, 2, 7, 64, input.len().max(1)] {
+                assert_eq!(
+                    split_traced(input, size, cap, true),
+                    split_traced(input, size, cap, false),
+                    "chunks of {size}, cap {cap}: {body:?}"
+                );
+            }
+        }
     }
 }

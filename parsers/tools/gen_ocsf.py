@@ -10,6 +10,7 @@ in OBJECTS become typed structs; any other object is kept as a JSON value.
 Deprecated attributes are left out so mappings cannot emit them.
 """
 import json
+import re
 import sys
 
 CLASSES = [
@@ -49,6 +50,8 @@ def rust_type(attr, objects):
         base = f"Box<{camel(ot)}<'a>>" if ot in objects else "Value"
         if attr.get("is_array"):
             base = f"{camel(ot)}<'a>" if ot in objects else "Value"
+    elif t == "unmapped_t":
+        base = "Unmapped<'a>"
     elif t in STR_TYPES or t.endswith("_t") and t not in (
             "integer_t", "long_t", "timestamp_t", "float_t", "boolean_t",
             "json_t", "port_t"):
@@ -78,7 +81,7 @@ def keep(attr):
     return True
 
 
-def field(name, attr, objects, out):
+def field(name, attr, objects, out, written):
     kind, ty = rust_type(attr, objects)
     doc = (attr.get("caption") or name).replace("\n", " ")
     out.append(f"    /// {doc}.")
@@ -91,6 +94,32 @@ def field(name, attr, objects, out):
     else:
         out.append('    #[serde(default, skip_serializing_if = "Option::is_none")]')
     out.append(f"    pub {ident}: {ty},")
+    written.append((ident, name, kind))
+
+
+def write_impl(struct, written, out):
+    """`WriteJson` for a generated struct: the fields in declaration order,
+    as serde writes them, with each `"key":` a literal (OCSF attribute
+    names need no escaping)."""
+    out.append(f"impl WriteJson for {struct}<'_> {{")
+    out.append("    fn write_json<O: Out>(&self, o: &mut O) -> Result<(), Error> {")
+    out.append("        let mut obj = Object::start(o);")
+    for ident, name, kind in written:
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise SystemExit(f"attribute name {name!r} would need escaping")
+        key = f'b"\\"{name}\\":"'
+        if kind == "vec":
+            out.append(f"        if !self.{ident}.is_empty() {{")
+            out.append(f"            obj.field({key}, &self.{ident})?;")
+        else:
+            out.append(f"        if let Some(v) = &self.{ident} {{")
+            out.append(f"            obj.field({key}, v)?;")
+        out.append("        }")
+    out.append("        obj.end();")
+    out.append("        Ok(())")
+    out.append("    }")
+    out.append("}")
+    out.append("")
 
 
 FIRST = ["class_uid", "class_name", "category_uid", "category_name",
@@ -107,7 +136,8 @@ def main():
            "#![allow(missing_docs)]",
            "use serde::{Deserialize, Serialize};",
            "use serde_json::Value;",
-           "use super::Str;", ""]
+           "use super::write::{Error, Object, Out, WriteJson};",
+           "use super::{Str, Unmapped};", ""]
 
     # Event: union of class attributes.
     union = {}
@@ -121,16 +151,19 @@ def main():
             elif rust_type(prev, OBJECTS) != rust_type(attr, OBJECTS):
                 union[name] = {"type": "json_t", "caption": attr.get("caption"),
                                "is_array": False}
-    union["unmapped"] = {"type": "json_t", "caption": "Unmapped Data"}
+    # Its own type: members may borrow from the record (ocsf/unmapped.rs).
+    union["unmapped"] = {"type": "unmapped_t", "caption": "Unmapped Data"}
     names = [n for n in FIRST if n in union] + sorted(n for n in union if n not in FIRST)
     out.append("/// One OCSF event of any class idlink emits. `class_uid` decides which")
     out.append("/// attributes are valid; the golden tests and the validator check it.")
     out.append("#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]")
     out.append("pub struct Event<'a> {")
+    written = []
     for n in names:
-        field(n, union[n], OBJECTS, out)
+        field(n, union[n], OBJECTS, out, written)
     out.append("}")
     out.append("")
+    write_impl("Event", written, out)
 
     for oname in OBJECTS:
         obj = objects[oname]
@@ -138,12 +171,14 @@ def main():
         out.append(f"/// OCSF object `{oname}`: {obj.get('caption', oname)}.")
         out.append("#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]")
         out.append(f"pub struct {camel(oname)}<'a> {{")
+        written = []
         for n in sorted(attrs):
-            field(n, attrs[n], OBJECTS, out)
+            field(n, attrs[n], OBJECTS, out, written)
         out.append("    #[serde(skip)]")
         out.append("    pub _life: std::marker::PhantomData<&'a ()>,")
         out.append("}")
         out.append("")
+        write_impl(camel(oname), written, out)
 
     # Class table.
     out.append("/// Static facts about one OCSF class.")

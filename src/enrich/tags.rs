@@ -830,16 +830,20 @@ pub fn inbox_rule(ev: &Event<'_>, cx: &TagCtx<'_>) -> Option<RuleEffects> {
     Some(fx)
 }
 
+/// A part of `unmapped` built as a JSON value.
 fn unmapped_value<'e>(ev: &'e Event<'_>, path: &[&str]) -> Option<&'e Value> {
-    let mut v = ev.unmapped.as_ref()?;
-    for k in path {
+    let (first, rest) = path.split_first()?;
+    let mut v = ev.unmapped.as_ref()?.get(first)?;
+    for k in rest {
         v = v.get(*k)?;
     }
     Some(v)
 }
 
+/// A string in `unmapped`, whether that part was built as a value or kept
+/// borrowed from the record (Okta).
 fn unmapped_str<'e>(ev: &'e Event<'_>, path: &[&str]) -> Option<&'e str> {
-    unmapped_value(ev, path)?.as_str()
+    ev.unmapped.as_ref()?.str_at(path)
 }
 
 /// Country of the sign-in source, as written (ISO code or name).

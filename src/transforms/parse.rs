@@ -11,9 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use std::borrow::Cow;
 
+use idlink_parsers::ocsf::write::WriteJson;
 use idlink_parsers::ocsf::{severity, Event, Product, BASE_EVENT};
 use idlink_parsers::{decoder, Decoder, Options, Outcome, Source};
 use serde::Serialize;
@@ -38,7 +39,7 @@ pub struct ParseStats {
 pub struct ParseStage {
     source: Source,
     decoder: Box<dyn Decoder>,
-    buf: BytesMut,
+    out: Output,
     next_pos: u64,
     stats: ParseStats,
     class_counts: BTreeMap<u32, u64>,
@@ -51,7 +52,10 @@ impl ParseStage {
         ParseStage {
             source,
             decoder: decoder(source, opts),
-            buf: BytesMut::with_capacity(256 * 1024),
+            out: Output {
+                buf: BytesMut::with_capacity(256 * 1024),
+                scratch: Vec::with_capacity(16 * 1024),
+            },
             next_pos: 0,
             stats: ParseStats::default(),
             class_counts: BTreeMap::new(),
@@ -70,7 +74,7 @@ impl ParseStage {
         let pos = self.next_pos;
         self.next_pos += 1;
         self.stats.records += 1;
-        let buf = &mut self.buf;
+        let buf = &mut self.out;
         let counts = &mut self.class_counts;
         let enr = &mut self.enricher;
         let outcome = self.decoder.decode(record, pos, &mut |mut ev| {
@@ -120,12 +124,12 @@ impl ParseStage {
                 "length": len,
             }),
         );
-        encode(&ev, &mut self.buf, &mut self.class_counts, out);
+        encode(&ev, &mut self.out, &mut self.class_counts, out);
     }
 
     /// Emit everything the decoder holds.
     pub fn flush(&mut self, out: &mut Vec<Encoded>) {
-        let buf = &mut self.buf;
+        let buf = &mut self.out;
         let counts = &mut self.class_counts;
         let enr = &mut self.enricher;
         self.decoder.flush(&mut |mut ev| {
@@ -159,23 +163,28 @@ impl ParseStage {
     }
 }
 
-fn encode(
-    ev: &Event<'_>,
-    buf: &mut BytesMut,
-    counts: &mut BTreeMap<u32, u64>,
-    out: &mut Vec<Encoded>,
-) {
-    if buf.capacity() - buf.len() < 4096 {
-        buf.reserve(256 * 1024);
-    }
-    let mut w = buf.writer();
+/// Where events are serialised: each is written into `scratch` (appending
+/// to a `Vec` is cheaper per string than to a `BytesMut`), then copied into
+/// the shared buffer it leaves as a `Bytes` slice of.
+struct Output {
+    buf: BytesMut,
+    scratch: Vec<u8>,
+}
+
+fn encode(ev: &Event<'_>, o: &mut Output, counts: &mut BTreeMap<u32, u64>, out: &mut Vec<Encoded>) {
+    o.scratch.clear();
     // Serialising plain structs of strings and numbers into memory cannot
     // fail; if it ever did, the event would be visible as an empty object
     // rather than lost silently.
-    if serde_json::to_writer(&mut w, ev).is_err() {
-        w.get_mut().put_slice(b"{}");
+    if ev.write_json(&mut o.scratch).is_err() {
+        o.scratch.clear();
+        o.scratch.extend_from_slice(b"{}");
     }
-    let json = buf.split().freeze();
+    if o.buf.capacity() - o.buf.len() < o.scratch.len() {
+        o.buf.reserve(o.scratch.len().max(256 * 1024));
+    }
+    o.buf.extend_from_slice(&o.scratch);
+    let json = o.buf.split().freeze();
     let class_uid = ev.class_uid.unwrap_or(0).max(0) as u32;
     *counts.entry(class_uid).or_insert(0) += 1;
     out.push(Encoded {

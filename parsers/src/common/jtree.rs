@@ -15,6 +15,7 @@ use std::marker::PhantomData;
 
 use chrono::{DateTime, NaiveDateTime};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Number, Value};
 
 use crate::ocsf::Str;
@@ -202,6 +203,36 @@ impl<'a> J<'a> {
         }
     }
 
+    /// The object without the members named in `skip` and without null or
+    /// empty members, still borrowing; `None` when nothing is left. (What
+    /// [`J::rest`] copies into a `Value`.)
+    pub fn without(&self, skip: &[&str]) -> Option<J<'a>> {
+        let m: Vec<(Cow<'a, str>, J<'a>)> = self
+            .members()
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && !skip.contains(&k.as_ref()))
+            .cloned()
+            .collect();
+        (!m.is_empty()).then_some(J::Obj(m))
+    }
+
+    /// The same tree, owning all its text.
+    pub fn into_owned(self) -> J<'static> {
+        let own = |c: Cow<'a, str>| Cow::Owned(c.into_owned());
+        match self {
+            J::Null => J::Null,
+            J::Bool(b) => J::Bool(b),
+            J::Num(n) => J::Num(n),
+            J::Str(s) => J::Str(own(s)),
+            J::Arr(v) => J::Arr(v.into_iter().map(J::into_owned).collect()),
+            J::Obj(m) => J::Obj(
+                m.into_iter()
+                    .map(|(k, v)| (own(k), v.into_owned()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// An owned copy of an object without the members named in `skip` and
     /// without null or empty members; `None` when nothing is left.
     pub fn rest(&self, skip: &[&str]) -> Option<Value> {
@@ -213,6 +244,59 @@ impl<'a> J<'a> {
             .collect();
         (!m.is_empty()).then_some(Value::Object(m))
     }
+}
+
+/// Written as the `serde_json::Value` it stands for ([`J::to_value`]):
+/// object members in key order, the last of equal keys winning.
+impl Serialize for J<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            J::Null => s.serialize_unit(),
+            J::Bool(b) => s.serialize_bool(*b),
+            J::Num(n) => n.serialize(s),
+            J::Str(v) => s.serialize_str(v),
+            J::Arr(v) => {
+                let mut seq = s.serialize_seq(Some(v.len()))?;
+                for e in v {
+                    seq.serialize_element(e)?;
+                }
+                seq.end()
+            }
+            J::Obj(m) => serialize_members(m, s),
+        }
+    }
+}
+
+/// Write `members` as a JSON object the way a `serde_json::Map` built from
+/// them in this order holds them: keys in byte order, the last of equal
+/// keys winning. Members already in strictly ascending key order (what
+/// mappings build) are written as they are, without sorting.
+pub fn serialize_members<S, K, V>(members: &[(K, V)], s: S) -> Result<S::Ok, S::Error>
+where
+    S: Serializer,
+    K: AsRef<str>,
+    V: Serialize,
+{
+    let key = |i: usize| members[i].0.as_ref();
+    if members
+        .windows(2)
+        .all(|w| w[0].0.as_ref() < w[1].0.as_ref())
+    {
+        let mut m = s.serialize_map(Some(members.len()))?;
+        for (k, v) in members {
+            m.serialize_entry(k.as_ref(), v)?;
+        }
+        return m.end();
+    }
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by(|&a, &b| key(a).cmp(key(b)).then(a.cmp(&b)));
+    let mut m = s.serialize_map(None)?;
+    for (n, &i) in order.iter().enumerate() {
+        if order.get(n + 1).is_none_or(|&next| key(next) != key(i)) {
+            m.serialize_entry(key(i), &members[i].1)?;
+        }
+    }
+    m.end()
 }
 
 struct JVisitor<'a>(PhantomData<&'a ()>);
@@ -254,14 +338,16 @@ impl<'de: 'a, 'a> Visitor<'de> for JVisitor<'a> {
         Ok(J::Str(Cow::Owned(s)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<J<'a>, A::Error> {
-        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        // serde_json gives no size hint: start with room for a typical
+        // vendor array / object instead of growing 0, 4, 8, 16.
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(64));
         while let Some(e) = seq.next_element::<J<'a>>()? {
             v.push(e);
         }
         Ok(J::Arr(v))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<J<'a>, A::Error> {
-        let mut m = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        let mut m = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
         while let Some(k) = map.next_key::<Text<'a>>()? {
             let v = map.next_value::<J<'a>>()?;
             m.push((k.0, v));
@@ -409,6 +495,27 @@ mod tests {
             j.rest(&["a"]),
             Some(serde_json::json!({"b": "esc\"aped", "n": [1, 2.5, null, true]}))
         );
+    }
+
+    #[test]
+    fn writes_like_the_value_it_stands_for() {
+        let rec = br#"{"b":[1,2.5,-3,null,true,"x"],"a":{"z":"\u00e9\"","y":{}},"a":"last","":[{"d":1,"c":2}]}"#;
+        let j = J::parse(rec).unwrap();
+        let want = serde_json::to_string(&j.to_value()).unwrap();
+        assert_eq!(serde_json::to_string(&j).unwrap(), want);
+        assert_eq!(
+            String::from_utf8(crate::ocsf::write::to_vec(&j).unwrap()).unwrap(),
+            want
+        );
+        assert!(
+            want.starts_with(r#"{"":[{"c":2,"d":1}],"a":"last","b":"#),
+            "{want}"
+        );
+        let owned = j.clone().into_owned();
+        assert_eq!(owned, j);
+        assert!(matches!(owned.get("b").arr()[5], J::Str(Cow::Owned(_))));
+        assert_eq!(j.without(&["a"]).map(|w| w.to_value()), j.rest(&["a"]));
+        assert_eq!(J::parse(b"{\"a\":null}").unwrap().without(&[]), None);
     }
 
     #[test]

@@ -9,8 +9,11 @@
 //! mapping filled in. Deprecated attributes are not generated.
 
 mod generated;
+mod unmapped;
+pub mod write;
 
 pub use generated::*;
+pub use unmapped::Unmapped;
 
 use std::borrow::Cow;
 
@@ -123,18 +126,19 @@ impl<'a> Event<'a> {
         self.metadata.get_or_insert_with(Default::default)
     }
 
-    /// The `unmapped` object, created on first use.
+    /// The `unmapped` members built as JSON values, created on first use.
     pub fn unmapped(&mut self) -> &mut Map<String, Value> {
-        let v = self
-            .unmapped
-            .get_or_insert_with(|| Value::Object(Map::new()));
-        if !v.is_object() {
-            *v = Value::Object(Map::new());
-        }
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!("just replaced by an object"),
-        }
+        self.unmapped
+            .get_or_insert_with(Default::default)
+            .values_mut()
+    }
+
+    /// Set `unmapped[key]` to a tree borrowed from the record (see
+    /// [`Unmapped`]).
+    pub fn unmapped_put(&mut self, key: impl Into<Str<'a>>, value: crate::common::jtree::J<'a>) {
+        self.unmapped
+            .get_or_insert_with(Default::default)
+            .put(key, value);
     }
 
     /// Turn every borrowed string into an owned one, so the event can outlive

@@ -160,21 +160,37 @@ fn actor<'a>(p: &Principal<'a>) -> Actor<'a> {
 }
 
 /// The parsed `{key=value, key=value}` strings Okta writes in debugData
-/// (`risk`, `behaviors`).
-fn braced_map(v: &str) -> Map<String, Value> {
+/// (`risk`, `behaviors`), as object members borrowing from the record.
+fn braced_map<'a>(v: &Str<'a>) -> Members<'a> {
+    match v {
+        Cow::Borrowed(text) => braced_pairs(text),
+        Cow::Owned(text) => braced_pairs(text)
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
+            .collect(),
+    }
+}
+
+fn braced_pairs(v: &str) -> Members<'_> {
     let inner = v.trim().trim_start_matches('{').trim_end_matches('}');
-    let mut m = Map::new();
-    let mut key: Option<&str> = None;
+    let mut m: Members<'_> = Vec::with_capacity(8);
     // Values may contain commas ("reasons=Anomalous Device, New Geo"), so a
     // part without '=' continues the previous value.
-    for part in inner.split(", ") {
-        match part.split_once('=') {
-            Some((k, val)) => {
-                m.insert(k.trim().to_string(), Value::String(val.trim().to_string()));
-                key = Some(k.trim());
-            }
+    let mut rest = Some(inner);
+    while let Some(text) = rest {
+        let (part, next) = match find_separator(text) {
+            Some(i) => (&text[..i], Some(&text[i + 2..])),
+            None => (text, None),
+        };
+        rest = next;
+        match memchr::memchr(b'=', part.as_bytes()) {
+            Some(eq) => m.push((
+                Cow::Borrowed(part[..eq].trim()),
+                J::Str(Cow::Borrowed(part[eq + 1..].trim())),
+            )),
             None => {
-                if let Some(Value::String(prev)) = key.and_then(|k| m.get_mut(k)) {
+                if let Some((_, J::Str(prev))) = m.last_mut() {
+                    let prev = prev.to_mut();
                     prev.push_str(", ");
                     prev.push_str(part.trim());
                 }
@@ -184,8 +200,43 @@ fn braced_map(v: &str) -> Map<String, Value> {
     m
 }
 
+/// The first ", " in `s` (what `str::split(", ")` splits at).
+fn find_separator(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b',', &b[from..]) {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b' ') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// In key order (stable: of equal keys the last stays last), so the object
+/// is written without sorting.
+fn sorted(mut m: Members<'_>) -> Members<'_> {
+    m.sort_by(|a, b| a.0.cmp(&b.0));
+    m
+}
+
+/// The member `key` as an object built from `m` holds it (the last one).
+fn member<'m, 'a>(m: &'m Members<'a>, key: &str) -> Option<&'m J<'a>> {
+    m.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// A non-empty string member of debugData, borrowed.
+fn dbg_str<'a>(dbg: &J<'a>, key: &str) -> Option<Str<'a>> {
+    match dbg.get(key) {
+        J::Str(v) if !v.is_empty() => Some(v.clone()),
+        _ => None,
+    }
+}
+
 fn risk_level_id(level: &str) -> Option<i32> {
-    match level.to_ascii_uppercase().as_str() {
+    let mut buf = [0u8; 16];
+    match upper(level, &mut buf)? {
         "NONE" | "INFO" => Some(0),
         "LOW" => Some(1),
         "MEDIUM" => Some(2),
@@ -195,10 +246,20 @@ fn risk_level_id(level: &str) -> Option<i32> {
     }
 }
 
+/// `s` in ASCII upper case, in `buf` (no allocation per event); `None` when
+/// it does not fit, which for the fixed words it is compared with means no
+/// match.
+fn upper<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let b = buf.get_mut(..s.len())?;
+    b.copy_from_slice(s.as_bytes());
+    b.make_ascii_uppercase();
+    std::str::from_utf8(b).ok()
+}
+
 /// Authentication factor from Okta's factor / credential type names.
 fn factor<'a>(name: &str, provider: Option<Str<'a>>) -> Option<AuthFactor<'a>> {
-    let up = name.to_ascii_uppercase();
-    let (id, totp) = match up.as_str() {
+    let mut buf = [0u8; 32];
+    let (id, totp) = match upper(name, &mut buf).unwrap_or("?") {
         "PASSWORD" | "OKTA_PASSWORD" => (11, false),
         "SMS" | "SMS_FACTOR" => (1, false),
         "CALL" | "VOICE" | "CALL_FACTOR" => (3, false),
@@ -218,7 +279,7 @@ fn factor<'a>(name: &str, provider: Option<Str<'a>>) -> Option<AuthFactor<'a>> {
             "auth_factor",
             "factor_type_id",
             id,
-            Some(Cow::Owned(name.to_string())),
+            (id == 99).then(|| Cow::Owned(name.to_string())),
         ),
         is_totp: totp.then_some(true),
         provider,
@@ -227,18 +288,20 @@ fn factor<'a>(name: &str, provider: Option<Str<'a>>) -> Option<AuthFactor<'a>> {
 }
 
 fn os_type_id(name: &str) -> i32 {
-    let n = name.to_ascii_lowercase();
-    if n.starts_with("windows") {
+    let starts = |p: &str| {
+        name.len() >= p.len() && name.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+    };
+    if starts("windows") {
         100
-    } else if n.starts_with("mac") || n == "osx" {
+    } else if starts("mac") || name.eq_ignore_ascii_case("osx") {
         300
-    } else if n.starts_with("ios") {
+    } else if starts("ios") {
         301
-    } else if n.starts_with("ipados") {
+    } else if starts("ipados") {
         302
-    } else if n.starts_with("android") {
+    } else if starts("android") {
         201
-    } else if n.starts_with("linux") || n.starts_with("ubuntu") || n.starts_with("chrome") {
+    } else if starts("linux") || starts("ubuntu") || starts("chrome") {
         200
     } else {
         0
@@ -270,8 +333,12 @@ fn endpoint_type(d: &str) -> Option<i32> {
 /// source endpoint, HTTP request, status.
 struct Common<'a> {
     ev: Event<'a>,
-    unmapped: Map<String, Value>,
+    /// What goes under `unmapped.okta`.
+    unmapped: Members<'a>,
 }
+
+/// Object members, kept borrowed until the event is written.
+type Members<'a> = Vec<(Str<'a>, J<'a>)>;
 
 fn base<'a>(e: &LogEvent<'a>, class: &ClassInfo, activity: i32, opts: &Options) -> Common<'a> {
     let original = s(&e.published);
@@ -295,7 +362,7 @@ fn base<'a>(e: &LogEvent<'a>, class: &ClassInfo, activity: i32, opts: &Options) 
     ev.message = s(&e.display_message);
     Common {
         ev,
-        unmapped: Map::new(),
+        unmapped: Vec::with_capacity(16),
     }
 }
 
@@ -421,28 +488,29 @@ const DEBUG_MAPPED: &[&str] = &[
 
 /// Risk, behaviours and the rest of debugData.
 fn debug_data<'a>(c: &mut Common<'a>, dbg: &J<'a>) {
-    if let Some(risk) = dbg.get("risk").str() {
-        let m = braced_map(risk);
-        if let Some(level) = m.get("level").and_then(Value::as_str) {
+    if let Some(risk) = dbg_str(dbg, "risk") {
+        let m = sorted(braced_map(&risk));
+        if let Some(level) = member(&m, "level").and_then(J::str) {
             if let Some(id) = risk_level_id(level) {
                 c.ev.risk_level_id = Some(id);
                 c.ev.risk_level = enum_caption("authentication", "risk_level_id", id, None);
             }
         }
-        if let Some(reasons) = m.get("reasons").and_then(Value::as_str) {
-            c.ev.risk_details = Some(Cow::Owned(reasons.to_string()));
+        if let Some(J::Str(reasons)) = member(&m, "reasons") {
+            c.ev.risk_details = Some(reasons.clone());
         }
-        c.unmapped.insert("risk".into(), Value::Object(m));
+        c.unmapped.push((Cow::Borrowed("risk"), J::Obj(m)));
     }
-    if let Some(b) = dbg.get("behaviors").str() {
+    if let Some(b) = dbg_str(dbg, "behaviors") {
         c.unmapped
-            .insert("behaviors".into(), Value::Object(braced_map(b)));
+            .push((Cow::Borrowed("behaviors"), J::Obj(sorted(braced_map(&b)))));
     }
     if let Some(t) = dbg.get("threatSuspected").bool() {
-        c.unmapped.insert("threat_suspected".into(), Value::Bool(t));
+        c.unmapped
+            .push((Cow::Borrowed("threat_suspected"), J::Bool(t)));
     }
-    if let Some(rest) = dbg.rest(DEBUG_MAPPED) {
-        c.unmapped.insert("debug_data".into(), rest);
+    if let Some(rest) = dbg.without(DEBUG_MAPPED) {
+        c.unmapped.push((Cow::Borrowed("debug_data"), rest));
     }
 }
 
@@ -536,7 +604,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
         Kind::Auth(_) | Kind::AuthOther(_) => {
             let ev = &mut c.ev;
             ev.user = subject(&mut used).map(Box::new);
-            if let Some(a) = actor_obj.clone() {
+            if let Some(a) = actor_obj {
                 ev.actor = Some(Box::new(a));
             }
             // The service signed in to: the target app, else Okta itself.
@@ -640,7 +708,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                 name: Some(Cow::Borrowed("unknown")),
                 ..Default::default()
             })));
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
             if activity == 10 || activity == 11 {
                 let f = dbg
                     .get("factor")
@@ -677,7 +745,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                 used[i] = true;
                 c.ev.user = Some(Box::new(user(&targets[i])));
             }
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
             if activity == 1 || activity == 2 {
                 c.ev.privileges = privileges(dbg, targets, &mut used);
             }
@@ -687,7 +755,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                 name: Some(Cow::Borrowed("unknown")),
                 ..Default::default()
             })));
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
             c.ev.privileges = privileges(dbg, targets, &mut used);
             if c.ev.privileges.is_empty() {
                 c.ev.privileges.push(Cow::Borrowed("unknown"));
@@ -705,7 +773,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                         ..Default::default()
                     }),
             ));
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
             let mut scopes: Vec<Str<'a>> = Vec::new();
             if let Some(g) = dbg.get("grantedScopes").str() {
                 scopes.extend(
@@ -758,11 +826,11 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                 },
             };
             c.ev.entity = Some(Box::new(entity));
-            c.ev.actor = actor_obj.clone().map(Box::new);
+            c.ev.actor = actor_obj.map(Box::new);
         }
         Kind::Api(_) | Kind::Unknown => {
             fallback = kind == Kind::Unknown;
-            let a = actor_obj.clone().unwrap_or_else(|| Actor {
+            let a = actor_obj.unwrap_or_else(|| Actor {
                 app_name: Some(Cow::Borrowed("unknown")),
                 ..Default::default()
             });
@@ -838,89 +906,78 @@ fn privileges<'a>(dbg: &J<'a>, targets: &[Principal<'a>], used: &mut [bool]) -> 
 /// Vendor fields no OCSF attribute took.
 fn leftovers<'a>(c: &mut Common<'a>, e: &LogEvent<'a>, targets: &[Principal<'a>], used: &[bool]) {
     let u = &mut c.unmapped;
-    if let Some(l) = s(&e.legacy_event_type) {
-        u.insert("legacy_event_type".into(), Value::String(l.into_owned()));
-    }
-    if let Some(t) = &e.transaction {
-        if let Some(ty) = s(&t.type_) {
-            u.insert("transaction_type".into(), Value::String(ty.into_owned()));
+    let text = |u: &mut Members<'a>, key: &'static str, v: &Option<Text<'a>>| {
+        if let Some(v) = s(v) {
+            u.push((Cow::Borrowed(key), J::Str(v)));
         }
+    };
+    text(u, "legacy_event_type", &e.legacy_event_type);
+    if let Some(t) = &e.transaction {
+        text(u, "transaction_type", &t.type_);
         if !t.detail.is_empty() {
-            u.insert("transaction_detail".into(), t.detail.to_value());
+            u.push((Cow::Borrowed("transaction_detail"), t.detail.clone()));
         }
     }
     if let Some(a) = &e.authentication_context {
-        let mut m = Map::new();
-        for (k, v) in [
-            ("authentication_provider", &a.authentication_provider),
-            ("credential_provider", &a.credential_provider),
-            ("credential_type", &a.credential_type),
-            ("interface", &a.interface),
-        ] {
-            if let Some(v) = s(v) {
-                m.insert(k.into(), Value::String(v.into_owned()));
-            }
-        }
+        let mut m = Vec::new();
+        text(
+            &mut m,
+            "authentication_provider",
+            &a.authentication_provider,
+        );
         if let Some(step) = a.authentication_step {
-            m.insert("authentication_step".into(), step.into());
+            m.push((Cow::Borrowed("authentication_step"), J::Num(step.into())));
         }
+        text(&mut m, "credential_provider", &a.credential_provider);
+        text(&mut m, "credential_type", &a.credential_type);
+        text(&mut m, "interface", &a.interface);
         if !m.is_empty() {
-            u.insert("authentication_context".into(), Value::Object(m));
+            u.push((Cow::Borrowed("authentication_context"), J::Obj(m)));
         }
     }
     if let Some(sc) = &e.security_context {
         if let Some(p) = sc.is_proxy {
-            u.insert("is_proxy".into(), Value::Bool(p));
+            u.push((Cow::Borrowed("is_proxy"), J::Bool(p)));
         }
-        if let Some(d) = s(&sc.domain) {
-            u.insert("client_domain".into(), Value::String(d.into_owned()));
-        }
+        text(u, "client_domain", &sc.domain);
     }
     if let Some(c) = &e.client {
-        if let Some(b) = c.user_agent.as_ref().and_then(|u| s(&u.browser)) {
-            u.insert("browser".into(), Value::String(b.into_owned()));
+        if let Some(ua) = &c.user_agent {
+            text(u, "browser", &ua.browser);
         }
-        if let Some(d) = s(&c.device) {
-            u.insert("client_device".into(), Value::String(d.into_owned()));
-        }
+        text(u, "client_device", &c.device);
     }
     if let Some(rest) = e
         .device
-        .rest(&["id", "name", "os_platform", "os_version", "managed"])
+        .without(&["id", "name", "os_platform", "os_version", "managed"])
     {
-        u.insert("device".into(), rest);
+        u.push((Cow::Borrowed("device"), rest));
     }
-    let rest: Vec<Value> = targets
+    let rest: Vec<J<'a>> = targets
         .iter()
         .zip(used)
         .filter(|(_, used)| !**used)
         .map(|(t, _)| {
-            let mut m = Map::new();
-            for (k, v) in [
-                ("id", &t.id),
-                ("type", &t.type_),
-                ("alternateId", &t.alternate_id),
-                ("displayName", &t.display_name),
-            ] {
-                if let Some(v) = s(v) {
-                    m.insert(k.into(), Value::String(v.into_owned()));
-                }
-            }
+            let mut m = Vec::new();
+            text(&mut m, "alternateId", &t.alternate_id);
             if !t.detail_entry.is_empty() {
-                m.insert("detailEntry".into(), t.detail_entry.to_value());
+                m.push((Cow::Borrowed("detailEntry"), t.detail_entry.clone()));
             }
-            Value::Object(m)
+            text(&mut m, "displayName", &t.display_name);
+            text(&mut m, "id", &t.id);
+            text(&mut m, "type", &t.type_);
+            J::Obj(m)
         })
         .collect();
     if !rest.is_empty() {
-        u.insert("target".into(), Value::Array(rest));
+        u.push((Cow::Borrowed("target"), J::Arr(rest)));
     }
 }
 
 fn finish(mut c: Common<'_>, fallback: bool) -> Event<'_> {
     let okta = std::mem::take(&mut c.unmapped);
     if !okta.is_empty() {
-        c.ev.unmapped().insert("okta".into(), Value::Object(okta));
+        c.ev.unmapped_put("okta", J::Obj(sorted(okta)));
     }
     if fallback {
         c.ev.unmapped()
@@ -936,8 +993,8 @@ fn base_fallback<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options, etype: 
     crate::common::jtree::set_other_activity(&mut c.ev, Cow::Owned(etype.to_string()));
     set_status(&mut c.ev, e);
     if let Ok(j) = J::parse(record) {
-        if let Some(v) = j.rest(&[]) {
-            c.unmapped.insert("event".into(), v);
+        if let Some(v) = j.without(&[]) {
+            c.unmapped.push((Cow::Borrowed("event"), v));
         }
     }
     if opts.raw_data {
@@ -986,9 +1043,46 @@ mod tests {
 
     #[test]
     fn braced_maps_keep_commas_in_values() {
-        let m = braced_map("{reasons=Anomalous Device, New Geo, level=HIGH}");
-        assert_eq!(m["reasons"], "Anomalous Device, New Geo");
-        assert_eq!(m["level"], "HIGH");
-        assert!(braced_map("{}").is_empty());
+        for text in [
+            Cow::Borrowed("{reasons=Anomalous Device, New Geo, level=HIGH}"),
+            Cow::Owned("{reasons=Anomalous Device, New Geo, level=HIGH}".to_string()),
+        ] {
+            let m = braced_map(&text);
+            assert_eq!(
+                member(&m, "reasons").and_then(J::str),
+                Some("Anomalous Device, New Geo")
+            );
+            assert_eq!(member(&m, "level").and_then(J::str), Some("HIGH"));
+        }
+        assert!(braced_map(&Cow::Borrowed("{}")).is_empty());
+        // The same parts as splitting at ", " and at the first '='.
+        for text in [
+            "{a=1, , b=x=y,c, d=}",
+            "{=v, k=, ,, x}",
+            "{ p = q , r=s}",
+            "k=v",
+        ] {
+            let want: Vec<(String, String)> = {
+                let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
+                let mut w: Vec<(String, String)> = Vec::new();
+                for part in inner.split(", ") {
+                    match part.split_once('=') {
+                        Some((k, v)) => w.push((k.trim().into(), v.trim().into())),
+                        None => {
+                            if let Some((_, prev)) = w.last_mut() {
+                                prev.push_str(", ");
+                                prev.push_str(part.trim());
+                            }
+                        }
+                    }
+                }
+                w
+            };
+            let got: Vec<(String, String)> = braced_pairs(text)
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.str().unwrap_or("").to_string()))
+                .collect();
+            assert_eq!(got, want, "{text}");
+        }
     }
 }

@@ -617,10 +617,8 @@ fn task_events<'a>(
         );
         let title = format!("rspamd {}{score}: {}", t.action, names.join(", "));
         let mut f = finding(&ev, uid, title, types, email_evidence(&ev));
-        if let Some(Value::Object(u)) = ev.unmapped.as_ref() {
-            if let Some(r) = u.get("rspamd") {
-                f.unmapped().insert("rspamd".into(), r.clone());
-            }
+        if let Some(r) = ev.unmapped.as_ref().and_then(|u| u.get("rspamd")) {
+            f.unmapped().insert("rspamd".into(), r.clone());
         }
         f
     });

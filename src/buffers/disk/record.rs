@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use crc::{Crc, CRC_32_ISCSI};
+use crc::{Crc, Table, CRC_32_ISCSI};
 
 use crate::event::Encoded;
 
@@ -25,7 +25,9 @@ pub const HEADER: usize = 12;
 /// Largest payload accepted when reading: a length above it is damage.
 pub const MAX_PAYLOAD: usize = 256 * 1024 * 1024;
 
-const CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+/// Slice-by-16 tables: several times faster than the bytewise default, and
+/// every byte the buffer stores is summed twice (written, read).
+const CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
 
 /// Append the record for `events` of `source` to `out`; returns its size.
 pub fn encode(source: &str, events: &[Encoded], out: &mut Vec<u8>) -> usize {

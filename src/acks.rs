@@ -18,8 +18,10 @@
 //! they move, on the thread that settled the batch and before that thread
 //! goes on (a sink sends its next request only afterwards). The file source
 //! writes its checkpoint there, so a crash repeats at most what was in
-//! flight.
+//! flight. [`settle_all`] settles many batches with one hook call per
+//! ledger (a sink that acknowledges a group of batches at once).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -147,11 +149,25 @@ impl Ledger {
         }
         let before = st.generation;
         st.advance();
-        if st.generation != before {
+        if st.generation != before && st.on_advance.is_some() && !self.defer_hook() {
             if let Some(hook) = &st.on_advance {
                 hook(st.generation, &st.acked);
             }
         }
+    }
+
+    /// Inside [`settle_all`]: note that this ledger's hook is owed a call
+    /// and return true.
+    fn defer_hook(&self) -> bool {
+        DEFERRED.with(|d| match &mut *d.borrow_mut() {
+            Some(owed) => {
+                if !owed.iter().any(|l| Arc::ptr_eq(&l.state, &self.state)) {
+                    owed.push(self.clone());
+                }
+                true
+            }
+            None => false,
+        })
     }
 
     /// Delivered offsets per file, and a generation number that changes
@@ -203,6 +219,29 @@ impl LedgerState {
                 self.acked.insert(pt.file, (pt.offset, pt.state));
                 self.generation += 1;
             }
+        }
+    }
+}
+
+thread_local! {
+    /// While [`settle_all`] runs on this thread: the ledgers that advanced
+    /// and whose hook has not seen it yet.
+    static DEFERRED: RefCell<Option<Vec<Ledger>>> = const { RefCell::new(None) };
+}
+
+/// Drop every handle in `acks` (settling their batches as dropping one
+/// does), then call each advanced ledger's hook once with where it got to,
+/// instead of once per batch.
+pub fn settle_all(acks: impl IntoIterator<Item = AckHandle>) {
+    let outer = DEFERRED.with(|d| d.borrow_mut().replace(Vec::new()));
+    for a in acks {
+        drop(a);
+    }
+    let owed = DEFERRED.with(|d| std::mem::replace(&mut *d.borrow_mut(), outer));
+    for l in owed.unwrap_or_default() {
+        let st = l.lock();
+        if let Some(hook) = &st.on_advance {
+            hook(st.generation, &st.acked);
         }
     }
 }
@@ -283,6 +322,38 @@ mod tests {
         drop(c);
         assert_eq!(l.acked(1), Some(10));
         assert!(l.is_pinned());
+    }
+
+    #[test]
+    fn settle_all_calls_each_hook_once() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let l = Ledger::with_hook(
+            [],
+            Box::new(move |_, acked| s2.lock().unwrap().push(acked[&1].0)),
+        );
+        let other = Ledger::new([]);
+        let first = l.register(pt(1, 5));
+        drop(first);
+        let group = vec![
+            l.register(pt(1, 10)),
+            other.register(pt(2, 1)),
+            l.register(pt(1, 20)),
+            l.register(pt(1, 30)),
+        ];
+        let held = l.register(pt(1, 40));
+        settle_all(group);
+        assert_eq!(*seen.lock().unwrap(), vec![5, 30]);
+        assert_eq!(other.acked(2), Some(1));
+        // Outside settle_all every advance is seen again.
+        drop(held);
+        assert_eq!(*seen.lock().unwrap(), vec![5, 30, 40]);
+        // A group that advances nothing calls nothing.
+        let stuck = l.register(pt(1, 50));
+        settle_all(vec![l.register(pt(1, 60))]);
+        assert_eq!(seen.lock().unwrap().len(), 3);
+        drop(stuck);
+        assert_eq!(*seen.lock().unwrap(), vec![5, 30, 40, 60]);
     }
 
     #[test]

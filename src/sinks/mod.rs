@@ -118,7 +118,9 @@ pub fn start(cfg: &SinkConfig, ctx: &SinkContext<'_>) -> std::io::Result<(SinkIn
             fsync,
         } => {
             let sink = file::FileSink::open(&id, path, *max_bytes, *max_files, *fsync)?;
-            Join::Thread(spawn(&id, move || sink.run(rx))?)
+            Join::Thread(spawn(&id, move || {
+                sink.run(rx);
+            })?)
         }
         SinkKind::Stdout => {
             let id2 = id.clone();

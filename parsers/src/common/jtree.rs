@@ -450,17 +450,30 @@ pub fn is_ip(s: &str) -> bool {
 
 /// `local@domain` shaped (what the validator's `email_t` accepts, roughly).
 pub fn is_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((l, d)) => {
+    let b = s.as_bytes();
+    match memchr::memchr(b'@', b) {
+        Some(at) => {
+            let (l, d) = (&b[..at], &b[at + 1..]);
             !l.is_empty()
-                && d.contains('.')
-                && !d.starts_with('.')
-                && !d.ends_with('.')
-                && !s.contains(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == ',')
-                && !d.contains('@')
+                && memchr::memchr(b'.', d).is_some()
+                && d.first() != Some(&b'.')
+                && d.last() != Some(&b'.')
+                && memchr::memchr(b'@', d).is_none()
+                && !has_email_stop(s)
         }
         None => false,
     }
+}
+
+/// Whether `s` holds whitespace, `<`, `>` or `,`. Bytes first: only when
+/// one of those ASCII characters or a non-ASCII byte (which may start a
+/// Unicode space) is there does the exact `char` test run, so the answer
+/// is always that of the `char` test.
+fn has_email_stop(s: &str) -> bool {
+    let stop = |c: char| c.is_whitespace() || c == '<' || c == '>' || c == ',';
+    s.bytes()
+        .any(|b| matches!(b, b'\t'..=b'\r' | b' ' | b'<' | b'>' | b',') || b >= 0x80)
+        && s.contains(stop)
 }
 
 /// An IP address from text that may carry a port (`1.2.3.4:443`,
@@ -537,6 +550,42 @@ mod tests {
             Some(1_582_869_765_500)
         );
         assert_eq!(parse_time_ms("yesterday"), None);
+    }
+
+    #[test]
+    fn email_stops_match_the_char_test() {
+        let stop = |c: char| c.is_whitespace() || c == '<' || c == '>' || c == ',';
+        let parts = [
+            "a", "@", ".", " ", "\t", "\u{b}", "\u{c}", "\r", "\n", "\u{1c}", "\u{1f}", "<", ">",
+            ",", "\u{85}", "\u{a0}", "\u{2003}", "\u{3000}", "é", "\u{7f}", "\u{200b}",
+        ];
+        for x in parts {
+            for y in parts {
+                for z in ["", "b@example.com", "@x.y"] {
+                    let s = format!("{x}{z}{y}");
+                    assert_eq!(has_email_stop(&s), s.contains(stop), "{s:?}");
+                }
+            }
+        }
+        assert!(is_email("ann@example.com"));
+        assert!(!is_email("ann@exa\u{a0}mple.com"));
+        assert!(!is_email("ann@exa\u{b}mple.com"));
+        assert!(is_email("ánn@example.com"));
+        for s in [
+            "@a.b", "a@.b", "a@b.", "a@b", "a@b@c.d", "a@b.c", "a@@b.c", "", "@", "a.b@c",
+        ] {
+            let old = match s.split_once('@') {
+                Some((l, d)) => {
+                    !l.is_empty()
+                        && d.contains('.')
+                        && !d.starts_with('.')
+                        && !d.ends_with('.')
+                        && !d.contains('@')
+                }
+                None => false,
+            };
+            assert_eq!(is_email(s), old, "{s}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `device`) are read as [`J`] trees so whatever they hold can be kept
 //! under `unmapped`.
 
+mod fast;
 mod ocsf;
 
 use serde::Deserialize;
@@ -21,6 +22,7 @@ pub const LOG_NAME: &str = "System Log";
 
 /// A LogEvent, as far as the mapping reads it.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct LogEvent<'a> {
     #[serde(borrow)]
@@ -59,6 +61,7 @@ struct LogEvent<'a> {
 
 /// `actor` and `target[]` entries.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct Principal<'a> {
     #[serde(borrow)]
@@ -74,6 +77,7 @@ struct Principal<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct Client<'a> {
     #[serde(borrow)]
@@ -91,6 +95,7 @@ struct Client<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct UserAgent<'a> {
     #[serde(borrow)]
@@ -102,6 +107,7 @@ struct UserAgent<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct Geo<'a> {
     #[serde(borrow)]
@@ -116,6 +122,7 @@ struct Geo<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(default)]
 struct GeoPoint {
     lat: Option<f64>,
@@ -123,6 +130,7 @@ struct GeoPoint {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct AuthContext<'a> {
     #[serde(borrow)]
@@ -143,6 +151,7 @@ struct AuthContext<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(default)]
 struct EventOutcome<'a> {
     #[serde(borrow)]
@@ -152,6 +161,7 @@ struct EventOutcome<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct SecurityContext<'a> {
     as_number: Option<i64>,
@@ -165,6 +175,7 @@ struct SecurityContext<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct DebugContext<'a> {
     #[serde(borrow)]
@@ -172,6 +183,7 @@ struct DebugContext<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(default)]
 struct Transaction<'a> {
     #[serde(borrow, rename = "type")]
@@ -183,6 +195,7 @@ struct Transaction<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(rename_all = "camelCase", default)]
 struct Request<'a> {
     #[serde(borrow)]
@@ -190,6 +203,7 @@ struct Request<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(default)]
 struct IpChainEntry<'a> {
     #[serde(borrow)]
@@ -231,7 +245,13 @@ impl Decoder for OktaDecoder {
             Ok(t) => t,
             Err(e) => return self.unparsed(record, ErrorKind::NotUtf8, e.valid_up_to(), out),
         };
-        match serde_json::from_str::<LogEvent<'_>>(text) {
+        // The direct reader takes the records it reads exactly as serde
+        // would; anything else goes through serde as it always has.
+        let parsed = match fast::log_event(text) {
+            Some(ev) => Ok(ev),
+            None => serde_json::from_str::<LogEvent<'_>>(text),
+        };
+        match parsed {
             Ok(ev) if ev.event_type.is_some() || ev.published.is_some() => {
                 out(ocsf::map(&ev, record, &self.opts));
                 Outcome::Parsed

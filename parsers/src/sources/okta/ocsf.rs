@@ -217,8 +217,20 @@ fn find_separator(s: &str) -> Option<usize> {
 /// In key order (stable: of equal keys the last stays last), so the object
 /// is written without sorting.
 fn sorted(mut m: Members<'_>) -> Members<'_> {
-    m.sort_by(|a, b| a.0.cmp(&b.0));
+    m.sort_by(|a, b| key_cmp(&a.0, &b.0));
     m
+}
+
+/// `a.cmp(b)` (byte order), inline: the keys are short, and most differ
+/// in their first bytes.
+fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// The member `key` as an object built from `m` holds it (the last one).
@@ -1039,6 +1051,18 @@ mod tests {
         assert_eq!(classify("application.lifecycle.activate"), Kind::Entity(10));
         assert_eq!(classify("system.api_token.revoke"), Kind::Api(4));
         assert_eq!(classify("something.new"), Kind::Unknown);
+    }
+
+    #[test]
+    fn key_order_is_byte_order() {
+        let keys = [
+            "", "a", "ab", "b", "B", "é", "e", "New IP", "New IPv6", "New", "level", "z\u{0}",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(key_cmp(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -51,6 +51,9 @@ fn records(source: Source, bytes: &[u8]) -> Vec<Vec<u8>> {
 fn check(source: Source, files: &[PathBuf]) -> usize {
     let mut dec = decoder(source, &Options::default());
     let mut n = 0;
+    // Reused across events, as the agent does: its room holds what earlier
+    // events left there.
+    let mut reused = write::JsonBuf::with_capacity(64);
     let mut compare = |ev: idlink_parsers::ocsf::Event<'_>| {
         let want = serde_json::to_vec(&ev).expect("serde_json");
         let mut got = Vec::new();
@@ -61,6 +64,17 @@ fn check(source: Source, files: &[PathBuf]) -> usize {
             "{}",
             source.name()
         );
+        reused.clear();
+        ev.write_json(&mut reused).expect("write_json");
+        assert_eq!(
+            String::from_utf8_lossy(reused.as_bytes()),
+            String::from_utf8_lossy(&want),
+            "{}",
+            source.name()
+        );
+        let mut fresh = write::JsonBuf::default();
+        ev.write_json(&mut fresh).expect("write_json");
+        assert_eq!(fresh.as_bytes(), &want[..]);
         assert_eq!(write::to_vec(&ev).expect("to_vec"), want);
         n += 1;
     };

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use bytes::BytesMut;
 use std::borrow::Cow;
 
-use idlink_parsers::ocsf::write::WriteJson;
+use idlink_parsers::ocsf::write::{JsonBuf, Out, WriteJson};
 use idlink_parsers::ocsf::{severity, Event, Product, BASE_EVENT};
 use idlink_parsers::{decoder, Decoder, Options, Outcome, Source};
 use serde::Serialize;
@@ -54,7 +54,7 @@ impl ParseStage {
             decoder: decoder(source, opts),
             out: Output {
                 buf: BytesMut::with_capacity(256 * 1024),
-                scratch: Vec::with_capacity(16 * 1024),
+                scratch: JsonBuf::with_capacity(16 * 1024),
             },
             next_pos: 0,
             stats: ParseStats::default(),
@@ -164,11 +164,11 @@ impl ParseStage {
 }
 
 /// Where events are serialised: each is written into `scratch` (appending
-/// to a `Vec` is cheaper per string than to a `BytesMut`), then copied into
-/// the shared buffer it leaves as a `Bytes` slice of.
+/// to a [`JsonBuf`] is cheaper per string than to a `Vec` or a `BytesMut`),
+/// then copied into the shared buffer it leaves as a `Bytes` slice of.
 struct Output {
     buf: BytesMut,
-    scratch: Vec<u8>,
+    scratch: JsonBuf,
 }
 
 fn encode(ev: &Event<'_>, o: &mut Output, counts: &mut BTreeMap<u32, u64>, out: &mut Vec<Encoded>) {
@@ -178,12 +178,13 @@ fn encode(ev: &Event<'_>, o: &mut Output, counts: &mut BTreeMap<u32, u64>, out: 
     // rather than lost silently.
     if ev.write_json(&mut o.scratch).is_err() {
         o.scratch.clear();
-        o.scratch.extend_from_slice(b"{}");
+        o.scratch.put(b"{}");
     }
-    if o.buf.capacity() - o.buf.len() < o.scratch.len() {
-        o.buf.reserve(o.scratch.len().max(256 * 1024));
+    let json = o.scratch.as_bytes();
+    if o.buf.capacity() - o.buf.len() < json.len() {
+        o.buf.reserve(json.len().max(256 * 1024));
     }
-    o.buf.extend_from_slice(&o.scratch);
+    o.buf.extend_from_slice(json);
     let json = o.buf.split().freeze();
     let class_uid = ev.class_uid.unwrap_or(0).max(0) as u32;
     *counts.entry(class_uid).or_insert(0) += 1;

@@ -16,6 +16,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::write::{Error, Out, WriteJson};
 use super::Str;
 use crate::common::jtree::J;
 
@@ -104,8 +105,20 @@ impl Index<&str> for Unmapped<'_> {
     }
 }
 
-impl Serialize for Unmapped<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+/// One member of the merged object.
+enum Member<'m, 'a> {
+    Value(&'m Value),
+    Borrowed(&'m J<'a>),
+}
+
+impl<'a> Unmapped<'a> {
+    /// Call `f` with every member of the merged object in key order: value
+    /// members, and borrowed ones in their place (a borrowed member
+    /// replaces a value member of the same key).
+    fn each<'m, E>(
+        &'m self,
+        mut f: impl FnMut(&'m str, Member<'m, 'a>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let b = &self.borrowed;
         let ascending = b.windows(2).all(|w| w[0].0 < w[1].0);
         let order: Vec<usize> = if ascending {
@@ -115,21 +128,50 @@ impl Serialize for Unmapped<'_> {
             o.sort_by(|&x, &y| b[x].0.cmp(&b[y].0));
             o
         };
-        let mut m = s.serialize_map(None)?;
         let mut values = self.values.iter().peekable();
         for n in 0..b.len() {
             let (bk, bv) = &b[if ascending { n } else { order[n] }];
             while let Some((k, v)) = values.next_if(|(k, _)| k.as_str() < bk.as_ref()) {
-                m.serialize_entry(k, v)?;
+                f(k, Member::Value(v))?;
             }
             // A value member of the same key is replaced.
             values.next_if(|(k, _)| k.as_str() == bk.as_ref());
-            m.serialize_entry(bk.as_ref(), bv)?;
+            f(bk.as_ref(), Member::Borrowed(bv))?;
         }
         for (k, v) in values {
-            m.serialize_entry(k, v)?;
+            f(k, Member::Value(v))?;
         }
+        Ok(())
+    }
+}
+
+impl Serialize for Unmapped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        self.each(|k, v| match v {
+            Member::Value(v) => m.serialize_entry(k, v),
+            Member::Borrowed(v) => m.serialize_entry(k, v),
+        })?;
         m.end()
+    }
+}
+
+/// The same bytes as the `Serialize` impl gives through
+/// [`write::to_out`](crate::ocsf::write::to_out), written directly.
+impl WriteJson for Unmapped<'_> {
+    fn write_json<O: Out>(&self, out: &mut O) -> Result<(), Error> {
+        out.put_u8(b'{');
+        let mut first = true;
+        self.each(|k, v| {
+            out.put_name(first, k);
+            first = false;
+            match v {
+                Member::Value(v) => v.write_json(out),
+                Member::Borrowed(v) => v.write_json(out),
+            }
+        })?;
+        out.put_u8(b'}');
+        Ok(())
     }
 }
 
@@ -168,6 +210,21 @@ mod tests {
             serde_json::to_vec(&want).unwrap()
         );
         assert_eq!(serde_json::to_string(&u).unwrap(), want.to_string());
+        let mut buf = crate::ocsf::write::JsonBuf::default();
+        u.write_json(&mut buf).unwrap();
+        assert_eq!(buf.as_bytes(), &serde_json::to_vec(&want).unwrap()[..]);
+        // Borrowed members out of key order, one of them replaced.
+        let mut v = Unmapped::default();
+        v.values_mut()
+            .insert("c".into(), json!([1, {"y": 1, "x": 2}]));
+        v.put("d", J::Str("s".into()));
+        v.put("b", J::Num(7.into()));
+        v.put("d", J::Null);
+        let want_v = json!({"b": 7, "c": [1, {"x": 2, "y": 1}], "d": null});
+        let mut buf = crate::ocsf::write::JsonBuf::default();
+        v.write_json(&mut buf).unwrap();
+        assert_eq!(buf.as_bytes(), &serde_json::to_vec(&want_v).unwrap()[..]);
+        assert_eq!(serde_json::to_string(&v).unwrap(), want_v.to_string());
         assert_eq!(u.to_value(), want);
         assert_eq!(u.str_at(&["zz", "a"]), None);
         assert_eq!(u.borrowed("zz").unwrap().at(&["b"]).i64(), Some(1));

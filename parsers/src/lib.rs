@@ -23,7 +23,7 @@
 //! assert!(outcome.is_parsed());
 //! assert_eq!(classes, vec![Some(3002)]);
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod common;

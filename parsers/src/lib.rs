@@ -12,6 +12,11 @@
 //! `raw_data` and the reason under `unmapped`), and the [`Outcome`] says it
 //! was not recognised so the caller can count it. Nothing is dropped.
 //!
+//! The crate is safe Rust with one exception, allowed by name: the SSE2
+//! loads that build the NDJSON splitter's 64-byte character masks
+//! (`framing::ndjson`, with its safety argument and a portable twin that
+//! the tests compare it with on every byte value and position).
+//!
 //! ```
 //! use idlink_parsers::{decoder, Options, Source};
 //! let mut dec = decoder(Source::Postfix, &Options::default());

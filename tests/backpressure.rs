@@ -79,12 +79,5 @@ fn peak_rss_stays_bounded_while_the_sink_takes_a_tenth() {
             "peak RSS {peak_mib:.1} MiB > bound {WHOLE_RUN_BOUND_MIB} MiB"
         ));
     }
-    assert!(
-        failures.is_empty(),
-        "seed {}:\n{}\n{}\nagent log tail:\n{}",
-        r.seed,
-        failures.join("\n"),
-        r.table(),
-        r.log_tail
-    );
+    r.assert_no_failures(&failures);
 }

@@ -58,6 +58,17 @@ fsync = false
         self.path("logs").join(name)
     }
 
+    /// logrotate's copytruncate: copy `name` to `copy`, then empty it.
+    fn copytruncate(&self, name: &str, copy: &str) {
+        fs::copy(self.log(name), self.log(copy)).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(self.log(name))
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    }
+
     fn append(&self, name: &str, lines: impl IntoIterator<Item = String>) {
         let mut f = OpenOptions::new()
             .create(true)
@@ -250,13 +261,7 @@ fn live_rename_rotation_and_copytruncate() {
     // copytruncate of the current file.
     let r2b = lines("r2-more", 0..10);
     lab.append("app.log", r2b.clone());
-    fs::copy(lab.log("app.log"), lab.log("app.log.2")).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(lab.log("app.log"))
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    lab.copytruncate("app.log", "app.log.2");
     let r3 = lines("r3", 0..15);
     lab.append("app.log", r3.clone());
     want.extend(r2b);
@@ -482,13 +487,7 @@ fn copytruncate_while_held_back_and_regrown_past_the_read_position() {
 
     let b = lines("held-b", 0..40);
     lab.append("app.log", b.clone());
-    fs::copy(lab.log("app.log"), lab.log("app.log.1")).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(lab.log("app.log"))
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    lab.copytruncate("app.log", "app.log.1");
     let c = lines("held-c", 0..300);
     lab.append("app.log", c.clone());
     // Reading resumes before the next scan: the first read already must
@@ -514,13 +513,7 @@ fn copytruncate_while_held_back_then_the_file_is_deleted() {
 
     let b = lines("gone-b", 0..40);
     lab.append("app.log", b.clone());
-    fs::copy(lab.log("app.log"), lab.log("app.log.1")).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(lab.log("app.log"))
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    lab.copytruncate("app.log", "app.log.1");
     let c = lines("gone-c", 0..300);
     lab.append("app.log", c.clone());
     // Its lines were delivered elsewhere before it went (not by this

@@ -72,14 +72,7 @@ fn check(sink: SinkToml) {
     need(r.outages == 1 && r.down_secs >= 59.0, "no 60 s outage");
     need(r.answered_429 > 0 && r.answered_503 > 0, "no 429 and 503");
     need(r.with_retry_after > 0, "no Retry-After");
-    assert!(
-        failures.is_empty(),
-        "seed {}:\n{}\n{}\nagent log tail:\n{}",
-        r.seed,
-        failures.join("\n"),
-        r.table(),
-        r.log_tail
-    );
+    r.assert_no_failures(&failures);
 }
 
 /// The default, bounded memory buffer: during the outage the sources stop

@@ -30,6 +30,9 @@ pub const SYNC_BYTES: u64 = 8 << 20;
 /// The longest a written batch waits for its sync (and acknowledgement).
 pub const SYNC_DELAY: Duration = Duration::from_millis(100);
 
+/// Batches taken from the input at once.
+const READY_MAX: usize = 64;
+
 /// The file sink.
 pub struct FileSink {
     id: String,
@@ -123,13 +126,13 @@ impl FileSink {
                     let due = since + self.sync_delay;
                     rt.block_on(async {
                         match tokio::time::timeout_at(due.into(), rx.recv()).await {
-                            Ok(Some(b)) => Input::Batches(more_ready(&mut rx, b)),
+                            Ok(Some(b)) => Input::Batches(super::with_ready(&mut rx, b, READY_MAX)),
                             Ok(None) => Input::Closed,
                             Err(_) => Input::Due,
                         }
                     })
                 }
-                _ => match super::recv_ready(&mut rx, 64) {
+                _ => match super::recv_ready(&mut rx, READY_MAX) {
                     b if b.is_empty() => Input::Closed,
                     b => Input::Batches(b),
                 },
@@ -261,18 +264,6 @@ impl FileSink {
         fs::rename(&self.path, name(1))?;
         self.reopen()
     }
-}
-
-/// `first` and whatever else is ready, as [`super::recv_ready`] collects.
-fn more_ready(rx: &mut mpsc::Receiver<Batch>, first: Batch) -> Vec<Batch> {
-    let mut out = vec![first];
-    while out.len() < 64 {
-        match rx.try_recv() {
-            Ok(b) => out.push(b),
-            Err(_) => break,
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -212,11 +212,15 @@ fn spawn(id: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHan
 /// Take every batch that is ready now (at least one, waiting for it), so a
 /// sink writes and syncs them together.
 pub(crate) fn recv_ready(rx: &mut mpsc::Receiver<Batch>, max: usize) -> Vec<Batch> {
-    let mut out = Vec::new();
     match rx.blocking_recv() {
-        Some(b) => out.push(b),
-        None => return out,
+        Some(b) => with_ready(rx, b, max),
+        None => Vec::new(),
     }
+}
+
+/// `first` and the batches already waiting behind it, `max` at most.
+pub(crate) fn with_ready(rx: &mut mpsc::Receiver<Batch>, first: Batch, max: usize) -> Vec<Batch> {
+    let mut out = vec![first];
     while out.len() < max {
         match rx.try_recv() {
             Ok(b) => out.push(b),

@@ -136,6 +136,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// Fail the test when `failures` is not empty, with the seed, the
+    /// table and the agent's last log lines.
+    pub fn assert_no_failures(&self, failures: &[String]) {
+        assert!(
+            failures.is_empty(),
+            "seed {}:\n{}\n{}\nagent log tail:\n{}",
+            self.seed,
+            failures.join("\n"),
+            self.table(),
+            self.log_tail
+        );
+    }
+
     pub fn written_total(&self) -> u64 {
         self.written.iter().sum()
     }

@@ -359,7 +359,7 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// that must be escaped). Otherwise the lowest flagged byte is one of them;
 /// bytes above it may be flagged wrongly (borrows run upwards).
 #[inline]
-fn escape_mask(w: u64) -> u64 {
+pub(crate) fn escape_mask(w: u64) -> u64 {
     escape_bits(w) & HIGH
 }
 
@@ -377,8 +377,10 @@ fn escape_bits(w: u64) -> u64 {
     (q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b) | (w.wrapping_sub(ONES * 0x20) & !w)
 }
 
+/// Whether a JSON string cannot hold `b` unescaped: `"`, `\` or a control
+/// character.
 #[inline]
-fn needs_escape(b: u8) -> bool {
+pub(crate) fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 

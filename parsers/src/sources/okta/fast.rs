@@ -25,6 +25,9 @@ use super::{
     Principal, Request, SecurityContext, Transaction, UserAgent,
 };
 use crate::common::jtree::{Text, J};
+// The bytes that end a plain run of string text are the ones a JSON string
+// cannot hold unescaped: the writer's test for them serves the reader too.
+use crate::ocsf::write::{escape_mask, needs_escape};
 
 /// Nesting deeper than this is left to serde (whose own limit is 128).
 const MAX_DEPTH: u32 = 100;
@@ -45,40 +48,18 @@ pub(super) fn log_event(text: &str) -> Option<LogEvent<'_>> {
     (p.i == p.b.len()).then_some(ev)
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// The bytes of `x` (little-endian lanes) that end a plain run of string
-/// text: `"`, `\` and control characters (below 0x20), as the high bit of
-/// their lane. Lanes above the lowest flagged one may be flagged wrongly
-/// (a borrow carries upwards), the lowest one is always right, and only
-/// the lowest one is used.
-#[inline]
-fn stops(x: u64) -> u64 {
-    let q = x ^ (LO * b'"' as u64);
-    let bs = x ^ (LO * b'\\' as u64);
-    let zero_q = q.wrapping_sub(LO) & !q;
-    let zero_bs = bs.wrapping_sub(LO) & !bs;
-    let ctrl = x.wrapping_sub(LO * 0x20) & !x;
-    (zero_q | zero_bs | ctrl) & HI
-}
-
-fn is_stop(c: u8) -> bool {
-    c == b'"' || c == b'\\' || c < 0x20
-}
-
 /// Index of the first `"`, `\` or control character in `b` at or after
 /// `i`, else `b.len()`.
 fn scan(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-        let m = stops(x);
+        let m = escape_mask(x);
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < b.len() && !is_stop(b[i]) {
+    while i < b.len() && !needs_escape(b[i]) {
         i += 1;
     }
     i
@@ -824,7 +805,11 @@ mod tests {
 
     #[test]
     fn scan_finds_the_first_stop_at_every_alignment() {
-        let naive = |b: &[u8], i: usize| (i..b.len()).find(|&j| is_stop(b[j])).unwrap_or(b.len());
+        let naive = |b: &[u8], i: usize| {
+            (i..b.len())
+                .find(|&j| needs_escape(b[j]))
+                .unwrap_or(b.len())
+        };
         for stop in [b'"', b'\\', 0u8, 0x1f, b'\n'] {
             for len in 0..40 {
                 for at in 0..=len {

@@ -149,7 +149,7 @@ impl FileSink {
                         .unsynced
                         .since
                         .is_some_and(|t| t.elapsed() >= self.sync_delay);
-                    if timer.is_none() || due || self.unsynced.bytes >= SYNC_BYTES {
+                    if timer.is_none() || due {
                         self.sync();
                     }
                 }
@@ -157,24 +157,28 @@ impl FileSink {
         }
     }
 
-    /// Write `batches`; their acknowledgements wait for the next sync.
+    /// Write `batches`; their acknowledgements wait for the next sync,
+    /// which comes as soon as [`SYNC_BYTES`] are waiting, however the
+    /// batches were grouped.
     fn take(&mut self, batches: Vec<Batch>) {
-        match self.write(&batches) {
-            Ok(()) => {
-                let u = &mut self.unsynced;
-                u.since.get_or_insert_with(Instant::now);
-                for b in batches {
-                    u.events += b.events.len() as u64;
-                    u.bytes += b.byte_len() as u64 + b.events.len() as u64;
-                    u.acks.push(b.ack);
-                }
-            }
-            Err(e) => {
+        let mut rest = batches.into_iter();
+        while let Some(b) = rest.next() {
+            if let Err(e) = self.write(&b) {
                 telemetry::sink_error(&self.id, "write", &e);
-                for b in &batches {
+                b.ack.fail();
+                for b in rest {
                     b.ack.fail();
                 }
                 self.fail_unsynced();
+                return;
+            }
+            let u = &mut self.unsynced;
+            u.since.get_or_insert_with(Instant::now);
+            u.events += b.events.len() as u64;
+            u.bytes += b.byte_len() as u64 + b.events.len() as u64;
+            u.acks.push(b.ack);
+            if u.bytes >= SYNC_BYTES {
+                self.sync();
             }
         }
     }
@@ -222,21 +226,19 @@ impl FileSink {
         self.out = None;
     }
 
-    fn write(&mut self, batches: &[Batch]) -> io::Result<()> {
-        for b in batches {
-            let incoming = b.byte_len() as u64 + b.events.len() as u64;
-            if self.max_bytes > 0 && self.size > 0 && self.size + incoming > self.max_bytes {
-                self.rotate()?;
-            }
-            if self.out.is_none() {
-                self.reopen()?;
-            }
-            let out = self
-                .out
-                .as_mut()
-                .ok_or_else(|| io::Error::other("file not open"))?;
-            self.size += super::stdout::write_all(out, std::slice::from_ref(b))?;
+    fn write(&mut self, b: &Batch) -> io::Result<()> {
+        let incoming = b.byte_len() as u64 + b.events.len() as u64;
+        if self.max_bytes > 0 && self.size > 0 && self.size + incoming > self.max_bytes {
+            self.rotate()?;
         }
+        if self.out.is_none() {
+            self.reopen()?;
+        }
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| io::Error::other("file not open"))?;
+        self.size += super::stdout::write_all(out, std::slice::from_ref(b))?;
         Ok(())
     }
 
@@ -352,7 +354,7 @@ mod tests {
         let path = dir.path().join("ocsf.ndjson");
         let mut sink = FileSink::open("t", &path, 0, 0, true).unwrap();
         // Only the byte count may trigger a sync here, however slow the
-        // machine.
+        // machine and however the batches are grouped when taken.
         sink.sync_delay = Duration::from_secs(3600);
         let (tx, rx) = mpsc::channel(4);
         let ledger = Ledger::new([]);
@@ -370,6 +372,28 @@ mod tests {
         let ledger = feeder.join().unwrap();
         assert_eq!(ledger.acked(1), Some(48));
         assert_eq!(syncs, 2);
+        assert_eq!(fs::metadata(&path).unwrap().len(), 12 << 20);
+    }
+
+    #[test]
+    fn a_group_taken_at_once_is_synced_where_it_crosses_the_threshold() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ocsf.ndjson");
+        let mut sink = FileSink::open("t", &path, 0, 0, true).unwrap();
+        sink.sync_delay = Duration::from_secs(3600);
+        // 48 batches of 256 KiB all waiting before the sink starts: one
+        // group of 48; the sync comes after the 32nd, the last 16 are
+        // synced at close.
+        let (tx, rx) = mpsc::channel(READY_MAX);
+        let ledger = Ledger::new([]);
+        for i in 0..48u64 {
+            let json = Bytes::from(vec![b'x'; 256 * 1024 - 1]);
+            tx.blocking_send(batch_of(&ledger, vec![json], i + 1))
+                .unwrap();
+        }
+        drop(tx);
+        assert_eq!(sink.run(rx), 2);
+        assert_eq!(ledger.acked(1), Some(48));
         assert_eq!(fs::metadata(&path).unwrap().len(), 12 << 20);
     }
 

@@ -522,3 +522,22 @@ fn copytruncate_while_held_back_then_the_file_is_deleted() {
     tail_rounds(&mut tailer, &mut got, 3);
     assert_exactly(&got, &[a, b].concat());
 }
+
+#[test]
+fn a_deleted_gzip_file_is_read_to_the_end_of_its_stream() {
+    // The oldest rotated file is often deleted while it is still being
+    // read (a backlog after an outage). Its descriptor still holds all of
+    // it; a gzip decoder hands it out in reads shorter than asked, which
+    // must not be taken for its end.
+    let lab = Lab::new();
+    let cfg = lab.config("");
+    let mut tailer =
+        idlink::sources::file::tailer::Tailer::new(cfg.sources[0].clone(), Default::default());
+    let old = lines("deleted-gz", 0..60_000);
+    gzip(&lab.log("app.log.2.gz"), &old);
+    tailer.scan(&mut |_| {});
+    fs::remove_file(lab.log("app.log.2.gz")).unwrap();
+    let mut got = BTreeMap::new();
+    tail_rounds(&mut tailer, &mut got, 2);
+    assert_exactly(&got, &old);
+}

@@ -526,7 +526,10 @@ impl Tailer {
             });
         }
         let w = &mut self.watched[i];
-        w.at_eof = n < READ_BLOCK;
+        // A short read is the end of a plain file (for now), but not of a
+        // gzip stream: its decoder hands out less than asked whenever its
+        // input buffer runs dry. Only a read that gives nothing is its end.
+        w.at_eof = if w.gzip { n == 0 } else { n < READ_BLOCK };
         if n > 0 {
             if let Ok(m) = w.reader.file().metadata() {
                 w.mtime = m.modified().unwrap_or(w.mtime);

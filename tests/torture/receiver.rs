@@ -157,9 +157,13 @@ fn handle(s: &Shared, req: Req) -> Reply {
                 tally.strays += 1;
                 if tally.stray_examples.len() < 5 {
                     // The original record says most about how it was torn.
-                    let text = match v.as_ref().and_then(|v| v["raw_data"].as_str()) {
-                        Some(raw) => format!("raw_data: {raw}"),
-                        None => String::from_utf8_lossy(line).into_owned(),
+                    // (a framing error has no raw_data: its message says
+                    // where and why).
+                    let field = |k: &str| v.as_ref().and_then(|v| v[k].as_str());
+                    let text = match (field("raw_data"), field("message")) {
+                        (Some(raw), _) => format!("raw_data: {raw}"),
+                        (None, Some(m)) => format!("message: {m}"),
+                        _ => String::from_utf8_lossy(line).into_owned(),
                     };
                     tally.stray_examples.push(text.chars().take(400).collect());
                 }

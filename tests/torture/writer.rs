@@ -235,13 +235,13 @@ impl Stream {
             last = now;
             let n = credit as u64;
             if n > 0 {
-                self.append(n);
+                self.append(n, rng);
                 credit -= n as f64;
             }
             if next_rotation.is_some_and(|t| now >= t) && !self.plan.kinds.is_empty() {
                 let kind = self.plan.kinds[turn % self.plan.kinds.len()];
                 turn += 1;
-                self.rotate(kind);
+                self.rotate(kind, rng);
                 let r = self.plan.rotate_every.as_ref().unwrap();
                 next_rotation = Some(Instant::now() + rng.duration(r));
                 last = Instant::now();
@@ -249,9 +249,11 @@ impl Stream {
         }
     }
 
-    /// Append `n` records in one write: a record is counted as written only
-    /// once all of it is in the file.
-    fn append(&mut self, n: u64) {
+    /// Append `n` records, in two writes split at a random byte (as a
+    /// logger's buffer flushes do) with a pause between them, so the agent
+    /// often finds a record cut short at the end of the file. A record is
+    /// counted as written only once all of it is in the file.
+    fn append(&mut self, n: u64, rng: &mut Rng) {
         let mut buf = String::new();
         for seq in self.next..self.next + n {
             buf.push_str(&self.format.record(seq));
@@ -261,7 +263,10 @@ impl Stream {
             .append(true)
             .open(self.path(0))
             .unwrap();
-        f.write_all(buf.as_bytes()).unwrap();
+        let cut = rng.below(buf.len() as u64) as usize;
+        f.write_all(&buf.as_bytes()[..cut]).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+        f.write_all(&buf.as_bytes()[cut..]).unwrap();
         self.ctx.stats.bytes.fetch_add(buf.len() as u64, Relaxed);
         self.next += n;
         self.gens[0].end = self.next;
@@ -282,14 +287,14 @@ impl Stream {
         }
     }
 
-    fn rotate(&mut self, kind: Rotation) {
+    fn rotate(&mut self, kind: Rotation, rng: &mut Rng) {
         if self.gens[0].is_empty() {
             return;
         }
         self.journal(&format!("rotate {kind:?}"));
         let stats = self.ctx.stats.clone();
         if kind == Rotation::InodeReuse {
-            if self.reuse_inode() {
+            if self.reuse_inode(rng) {
                 return;
             }
             stats.reuse_fallbacks.fetch_add(1, Relaxed);
@@ -360,7 +365,7 @@ impl Stream {
     /// Delete the live file once all of it was received, wait for the agent
     /// to close it, and create it again. False if it was not all received
     /// in time.
-    fn reuse_inode(&mut self) -> bool {
+    fn reuse_inode(&mut self, rng: &mut Rng) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);
         let live = self.gens[0].clone();
         while !self.ctx.delivered.all(self.format.tag(), live.clone()) {
@@ -378,7 +383,7 @@ impl Stream {
             std::thread::sleep(Duration::from_millis(10));
         }
         self.gens[0] = self.next..self.next;
-        self.append(1);
+        self.append(1, rng);
         let new = fs::metadata(&path).unwrap().ino();
         self.journal(&format!("re-created, inode {old} -> {new}"));
         self.ctx.stats.reuse_deletes.fetch_add(1, Relaxed);

@@ -32,9 +32,11 @@ use crate::ocsf::write::{escape_mask, needs_escape};
 /// Nesting deeper than this is left to serde (whose own limit is 128).
 const MAX_DEPTH: u32 = 100;
 
-/// Read a whole record (leading and trailing JSON whitespace allowed), or
-/// `None` when the serde path has to decide it.
-pub(super) fn log_event(text: &str) -> Option<LogEvent<'_>> {
+/// Read a whole record (leading and trailing JSON whitespace allowed) into
+/// `ev`, a default one (it is large: filled in place, not moved). False
+/// when the serde path has to decide the record; `ev` then holds whatever
+/// was read before the reader gave up.
+pub(super) fn read_log_event<'a>(text: &'a str, ev: &mut LogEvent<'a>) -> bool {
     let mut p = P {
         s: text,
         b: text.as_bytes(),
@@ -42,10 +44,18 @@ pub(super) fn log_event(text: &str) -> Option<LogEvent<'_>> {
         depth: 0,
     };
     p.ws();
-    let mut ev = LogEvent::default();
-    p.log_event(&mut ev)?;
+    if p.log_event(ev).is_none() {
+        return false;
+    }
     p.ws();
-    (p.i == p.b.len()).then_some(ev)
+    p.i == p.b.len()
+}
+
+/// [`read_log_event`] into a new event, or `None`.
+#[cfg(test)]
+fn log_event(text: &str) -> Option<LogEvent<'_>> {
+    let mut ev = LogEvent::default();
+    read_log_event(text, &mut ev).then_some(ev)
 }
 
 /// Index of the first `"`, `\` or control character in `b` at or after
@@ -126,37 +136,45 @@ impl<'a> P<'a> {
 
     /// A string (at its opening quote): borrowed when it has no escapes;
     /// with escapes, the string token is read by serde_json (same unescaping,
-    /// same errors).
+    /// same errors). Inline: it runs for every key and most values, and the
+    /// escaped case, which needs far more registers, is kept out of line.
+    #[inline(always)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         if !self.eat(b'"') {
             return None;
         }
         let start = self.i;
         let end = scan(self.b, start);
-        match self.b.get(end)? {
-            b'"' => {
-                self.i = end + 1;
-                Some(Cow::Borrowed(&self.s[start..end]))
-            }
-            b'\\' => {
-                // Find the closing quote, stepping over escaped characters,
-                // then let serde_json read the whole token.
-                let mut j = end;
-                loop {
-                    j = scan(self.b, j);
-                    match self.b.get(j)? {
-                        b'"' => break,
-                        b'\\' => j += 2,
-                        _ => return None,
-                    }
-                }
-                let token = self.s.get(start - 1..j + 1)?;
-                let v: String = serde_json::from_str(token).ok()?;
-                self.i = j + 1;
-                Some(Cow::Owned(v))
-            }
-            _ => None,
+        if *self.b.get(end)? == b'"' {
+            self.i = end + 1;
+            return Some(Cow::Borrowed(self.s.get(start..end)?));
         }
+        self.escaped_string(start, end)
+    }
+
+    /// The rest of a string that starts at `start` and holds an escape or a
+    /// control character at `end`.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, end: usize) -> Option<Cow<'a, str>> {
+        if self.b[end] != b'\\' {
+            return None;
+        }
+        // Find the closing quote, stepping over escaped characters, then let
+        // serde_json read the whole token.
+        let mut j = end;
+        loop {
+            j = scan(self.b, j);
+            match self.b.get(j)? {
+                b'"' => break,
+                b'\\' => j += 2,
+                _ => return None,
+            }
+        }
+        let token = self.s.get(start - 1..j + 1)?;
+        let v: String = serde_json::from_str(token).ok()?;
+        self.i = j + 1;
+        Some(Cow::Owned(v))
     }
 
     /// A number token in strict JSON grammar (its value is left to

@@ -247,12 +247,14 @@ impl Decoder for OktaDecoder {
         };
         // The direct reader takes the records it reads exactly as serde
         // would; anything else goes through serde as it always has.
-        let parsed = match fast::log_event(text) {
-            Some(ev) => Ok(ev),
-            None => serde_json::from_str::<LogEvent<'_>>(text),
+        let mut ev = LogEvent::default();
+        let parsed = if fast::read_log_event(text, &mut ev) {
+            Ok(())
+        } else {
+            serde_json::from_str::<LogEvent<'_>>(text).map(|e| ev = e)
         };
         match parsed {
-            Ok(ev) if ev.event_type.is_some() || ev.published.is_some() => {
+            Ok(()) if ev.event_type.is_some() || ev.published.is_some() => {
                 out(ocsf::map(&ev, record, &self.opts));
                 Outcome::Parsed
             }

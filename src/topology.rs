@@ -23,7 +23,7 @@ pub struct Topology {
     enrich: Arc<crate::enrich::Shared>,
     /// Stops the enrichment background thread (map reload, snapshots).
     enrich_stop: Arc<AtomicBool>,
-    enrich_thread: Option<std::thread::JoinHandle<()>>,
+    enrich_thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
     /// Runs the HTTP sinks; only built when one is configured, so a
     /// file-only agent stays small.
     runtime: Option<tokio::runtime::Runtime>,
@@ -150,15 +150,16 @@ impl Topology {
         for s in self.sinks {
             s.join();
         }
-        // Every event has passed the correlator: stop the background thread
-        // (it saves the state once more) and make sure the final state is
-        // on disk.
+        // Every event has passed the correlator: stop the background thread,
+        // which saves the final state; if it could not, try once more here.
         self.enrich_stop.store(true, Ordering::Release);
-        if let Some(t) = self.enrich_thread {
-            let _ = t.join();
-        }
-        if let Err(e) = self.enrich.save_state() {
-            tracing::warn!(error = %e, "cannot write correlation state");
+        let saved = self
+            .enrich_thread
+            .is_some_and(|t| matches!(t.join(), Ok(Ok(()))));
+        if !saved {
+            if let Err(e) = self.enrich.save_state() {
+                tracing::warn!(error = %e, "cannot write correlation state");
+            }
         }
         if let Some(rt) = self.runtime {
             // Every sink task has ended; only idle connections remain.

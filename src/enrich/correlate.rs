@@ -314,12 +314,22 @@ pub struct Correlator {
 
 /// Snapshot on disk. `version` says the layout; a reader refuses versions
 /// it does not know (and starts empty) rather than misreading them.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Snapshot {
     version: String,
     max_time: i64,
     entities: Vec<(String, EntityState)>,
     ips: Vec<(u64, SprayState)>,
+}
+
+/// [`Snapshot`] as it is written: borrowing the live state, which can be
+/// tens of megabytes, rather than copying it.
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    version: &'a str,
+    max_time: i64,
+    entities: Vec<(String, &'a EntityState)>,
+    ips: Vec<(u64, &'a SprayState)>,
 }
 
 /// The snapshot layout this build writes.
@@ -594,15 +604,15 @@ impl Correlator {
 
     /// Write the state to `path` (tmp → fsync → rename).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let snap = Snapshot {
-            version: SNAPSHOT_VERSION.into(),
+        let snap = SnapshotRef {
+            version: SNAPSHOT_VERSION,
             max_time: self.max_time,
             entities: self
                 .entities
                 .iter()
-                .map(|(k, v)| (uuid::Uuid::from_u128(*k).to_string(), v.clone()))
+                .map(|(k, v)| (uuid::Uuid::from_u128(*k).to_string(), v))
                 .collect(),
-            ips: self.ips.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            ips: self.ips.iter().map(|(k, v)| (*k, v)).collect(),
         };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;

@@ -175,11 +175,12 @@ impl Shared {
     }
 
     /// A thread that reloads the identity map and snapshots the state on
-    /// their intervals until `stop` is set (it then saves once more).
+    /// their intervals until `stop` is set; it then saves once more and
+    /// ends with the result of that last save.
     pub fn spawn_background(
         self: &Arc<Self>,
         stop: Arc<AtomicBool>,
-    ) -> std::io::Result<JoinHandle<()>> {
+    ) -> std::io::Result<JoinHandle<std::io::Result<()>>> {
         let me = self.clone();
         std::thread::Builder::new()
             .name("enrich".into())
@@ -199,9 +200,7 @@ impl Shared {
                         last_save = Instant::now();
                     }
                 }
-                if let Err(e) = me.save_state() {
-                    tracing::warn!(error = %e, "cannot write correlation state");
-                }
+                me.save_state()
             })
     }
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub struct Canon {
     /// Alias domain (lower case, ASCII) → canonical domain.
-    aliases: HashMap<String, String>,
+    aliases: HashMap<String, String, foldhash::fast::RandomState>,
     /// Organisation domains (lower case, after aliasing).
     local: Vec<String>,
 }
@@ -30,7 +30,7 @@ impl Canon {
     /// domains. The first label of each local domain is a NetBIOS alias
     /// of it unless `aliases` says otherwise (`CORP\x` → `x@corp.example`).
     pub fn new(aliases: &[(String, String)], local: &[String]) -> Self {
-        let mut map = HashMap::new();
+        let mut map = HashMap::default();
         for d in local {
             let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
             if let Some((first, rest)) = d.split_once('.') {
@@ -85,6 +85,32 @@ impl Canon {
     /// The canonical key of a user or mailbox spelling, or `None` for an
     /// empty value.
     pub fn address<'a>(&self, raw: &'a str) -> Option<Cow<'a, str>> {
+        // Most keys are plain ASCII (an address, an application name): one
+        // pass over the bytes tells, and only lower-casing and the alias
+        // lookup are left.
+        if let Some(p) = plain(raw) {
+            let lowered = |s: &'a str| match p.upper {
+                false => Cow::Borrowed(s),
+                true => Cow::Owned(s.to_ascii_lowercase()),
+            };
+            let Some(at) = p.at else {
+                return Some(lowered(raw));
+            };
+            let domain = &raw[at + 1..];
+            let aliased = if p.upper {
+                self.aliases.contains_key(&domain.to_ascii_lowercase())
+            } else {
+                self.aliases.contains_key(domain)
+            };
+            if !aliased {
+                return Some(lowered(raw));
+            }
+        }
+        self.address_general(raw)
+    }
+
+    /// [`Canon::address`] for any spelling.
+    fn address_general<'a>(&self, raw: &'a str) -> Option<Cow<'a, str>> {
         let s = strip_decoration(raw);
         if s.is_empty() {
             return None;
@@ -130,6 +156,40 @@ pub fn display_name(raw: &str) -> Option<&str> {
     let lt = raw.find('<')?;
     let name = raw[..lt].trim().trim_matches('"').trim();
     (!name.is_empty()).then_some(name)
+}
+
+/// What [`plain`] found.
+struct Plain {
+    /// Where the `@` is, if there is one.
+    at: Option<usize>,
+    /// An upper-case letter is there.
+    upper: bool,
+}
+
+/// `raw` when [`Canon::address_general`] would only lower-case it (and look
+/// up the domain's alias): ASCII letters, digits, `.`, `-` and `_`, and
+/// either no `@` or one with text on both sides and no `.` at the end.
+/// Anything else (space, quotes, `<`, `\`, `+tag`, `smtp:`, non-ASCII)
+/// takes the general way.
+fn plain(raw: &str) -> Option<Plain> {
+    let b = raw.as_bytes();
+    let mut p = Plain {
+        at: None,
+        upper: false,
+    };
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => {}
+            b'A'..=b'Z' => p.upper = true,
+            b'@' if p.at.is_none() => p.at = Some(i),
+            _ => return None,
+        }
+    }
+    match p.at {
+        None if b.is_empty() => None,
+        Some(at) if at == 0 || at + 1 == b.len() || b[b.len() - 1] == b'.' => None,
+        _ => Some(p),
+    }
 }
 
 /// Remove a display name, angle brackets, quotes and `smtp:`/`mailto:`
@@ -229,6 +289,39 @@ mod tests {
             c.address("anna@xn--bcher-kva.example").as_deref(),
             Some("anna@xn--bcher-kva.example")
         );
+    }
+
+    #[test]
+    fn the_quick_way_agrees_with_the_general_one() {
+        // Every string up to five characters over an alphabet of the
+        // characters either way looks at, with aliases in reach ("a" from
+        // the local domain a.b, "b.c" configured).
+        let c = Canon::new(&[("b.c".into(), "corp.example".into())], &["a.b".into()]);
+        let alphabet = [
+            'a', 'A', 'b', 'B', '.', '@', '-', '_', '+', ' ', '\\', '"', '<', '>', ':', '1',
+        ];
+        let mut s = String::new();
+        let mut checked = 0;
+        fn all(c: &Canon, alphabet: &[char], s: &mut String, left: usize, checked: &mut u32) {
+            assert_eq!(c.address(s), c.address_general(s), "{s:?}");
+            *checked += 1;
+            if left == 0 {
+                return;
+            }
+            for &ch in alphabet {
+                s.push(ch);
+                all(c, alphabet, s, left - 1, checked);
+                s.pop();
+            }
+        }
+        all(&c, &alphabet, &mut s, 5, &mut checked);
+        assert!(checked > 1_100_000);
+        for s in [
+            "a@b.c", "a@a", "x@corp", "x@a.b", "x.y@b.c", "x@B.C", "X@A", "X@a.B",
+        ] {
+            assert_eq!(c.address(s), c.address_general(s), "{s:?}");
+        }
+        assert_eq!(c.address("x@b.c").as_deref(), Some("x@corp.example"));
     }
 
     #[test]

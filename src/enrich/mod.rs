@@ -212,9 +212,39 @@ struct Resolved {
     label: String,
     kind: Kind,
     profile: Profile,
+    /// The canonical key (the directory's id when it knows the entity).
+    canonical: Box<str>,
+    privileged: bool,
+    executive: bool,
+    department: Option<Box<str>>,
+    /// The identity map knows the entity.
+    known: bool,
+}
+
+impl Resolved {
+    /// The members every `enrichments[].data` of this entity starts with:
     /// `entity_id`, `kind`, `canonical`, `privileged`, `executive`,
-    /// `department`, `known`.
-    base: Map<String, Value>,
+    /// `department` (when known) and `known`. Built per event rather than
+    /// kept: a cache of thousands of entities holds only these fields.
+    fn base(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(
+            "entity_id".into(),
+            Value::String(uuid::Uuid::from_u128(self.id).to_string()),
+        );
+        m.insert("kind".into(), Value::String(self.kind.as_str().into()));
+        m.insert(
+            "canonical".into(),
+            Value::String(self.canonical.to_string()),
+        );
+        m.insert("privileged".into(), Value::Bool(self.privileged));
+        m.insert("executive".into(), Value::Bool(self.executive));
+        if let Some(d) = &self.department {
+            m.insert("department".into(), Value::String(d.to_string()));
+        }
+        m.insert("known".into(), Value::Bool(self.known));
+        m
+    }
 }
 
 type Cache = HashMap<String, Arc<Resolved>, foldhash::fast::RandomState>;
@@ -279,17 +309,7 @@ impl Enricher {
             None => (hint, key.as_ref()),
         };
         let id = entity::entity_id(&self.shared.ns, kind, canonical);
-        let mut base = Map::new();
-        base.insert("entity_id".into(), Value::String(id.to_string()));
-        base.insert("kind".into(), Value::String(kind.as_str().into()));
-        base.insert("canonical".into(), Value::String(canonical.into()));
         let (privileged, executive) = ident.map_or((false, false), |i| (i.privileged, i.executive));
-        base.insert("privileged".into(), Value::Bool(privileged));
-        base.insert("executive".into(), Value::Bool(executive));
-        if let Some(d) = ident.and_then(|i| i.department.as_ref()) {
-            base.insert("department".into(), Value::String(d.clone()));
-        }
-        base.insert("known".into(), Value::Bool(ident.is_some()));
         let profile = match kind {
             Kind::Service => Profile::Service,
             Kind::Mailbox => Profile::SharedMailbox,
@@ -302,7 +322,11 @@ impl Enricher {
             label: format!("entity:{id}"),
             kind,
             profile,
-            base,
+            canonical: canonical.into(),
+            privileged,
+            executive,
+            department: ident.and_then(|i| i.department.as_deref()).map(Box::from),
+            known: ident.is_some(),
         });
         let slot = &mut self.cache[hint.index()];
         if slot.len() >= CACHE_CAP {
@@ -480,7 +504,7 @@ impl Enricher {
             meta.labels.push(Cow::Borrowed(t.info().label));
         }
         for n in named {
-            let mut data = n.r.base.clone();
+            let mut data = n.r.base();
             data.insert("role".into(), Value::String(n.p.role.as_str().into()));
             if !n.tags.is_empty() {
                 data.insert(

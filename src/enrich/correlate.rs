@@ -121,12 +121,60 @@ impl Default for CorrelationConfig {
     }
 }
 
+/// An event uid as the correlator keeps it. Most sources write UUIDs in
+/// their usual spelling (lower-case hex with hyphens); those are kept in 16
+/// bytes inline rather than as a string of their own (for a full state,
+/// those strings were about half of its memory). Anything else is kept as
+/// its text. Either way it reads back (and is saved) exactly as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uid {
+    /// A UUID whose text is its lower-case hyphenated form.
+    Uuid([u8; 16]),
+    /// Any other text.
+    Text(Box<str>),
+}
+
+impl Uid {
+    fn new(s: &str) -> Uid {
+        if s.len() == uuid::fmt::Hyphenated::LENGTH {
+            if let Ok(u) = uuid::Uuid::try_parse(s) {
+                let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                if u.hyphenated().encode_lower(&mut buf) == s {
+                    return Uid::Uuid(*u.as_bytes());
+                }
+            }
+        }
+        Uid::Text(s.into())
+    }
+}
+
+impl std::fmt::Display for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Uid::Uuid(b) => write!(f, "{}", uuid::Uuid::from_bytes(*b).hyphenated()),
+            Uid::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl Serialize for Uid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Uid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Uid::new(&String::deserialize(d)?))
+    }
+}
+
 /// A related event: its `metadata.uid` and time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
     /// `metadata.uid`, if the event had one (cut to 128 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<Box<str>>,
+    pub uid: Option<Uid>,
     /// Event time, epoch ms.
     pub time: i64,
     /// A rule already fired with this event as the completing half.
@@ -142,7 +190,7 @@ impl Ref {
                 while !u.is_char_boundary(end) {
                     end -= 1;
                 }
-                u[..end].into()
+                Uid::new(&u[..end])
             }),
             time,
             used: false,
@@ -198,7 +246,7 @@ struct Geo {
     lat: f64,
     lon: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    uid: Option<Box<str>>,
+    uid: Option<Uid>,
 }
 
 /// Ring capacities (fixed: an entity's state never grows past them).

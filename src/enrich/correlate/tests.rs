@@ -112,3 +112,28 @@ fn haversine_paris_new_york() {
     let d = haversine_km(48.85, 2.35, 40.71, -74.0);
     assert!((5800.0..5900.0).contains(&d), "{d}");
 }
+
+#[test]
+fn uids_read_back_exactly_and_canonical_uuids_are_inline() {
+    let canonical = "bd22f052-680d-4d2b-864c-b1972d4a39e8";
+    assert!(matches!(Uid::new(canonical), Uid::Uuid(_)));
+    for s in [
+        canonical,
+        "BD22F052-680D-4D2B-864C-B1972D4A39E8",
+        "bd22f052680d4d2b864cb1972d4a39e8",
+        "{bd22f052-680d-4d2b-864c-b1972d4a39e8}",
+        "urn:uuid:bd22f052-680d-4d2b-864c-b1972d4a39e8",
+        "bd22f052-680d-4d2b-864c-b1972d4a39eZ",
+        "<20240301.abc@mail.example>",
+        "",
+        "é",
+    ] {
+        let u = Uid::new(s);
+        assert_eq!(u.to_string(), s);
+        assert_eq!(matches!(u, Uid::Uuid(_)), s == canonical, "{s}");
+        let json = serde_json::to_string(&u).unwrap();
+        assert_eq!(json, serde_json::to_string(s).unwrap());
+        assert_eq!(serde_json::from_str::<Uid>(&json).unwrap(), u);
+    }
+    assert!(std::mem::size_of::<Option<Uid>>() <= 24);
+}

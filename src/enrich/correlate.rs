@@ -169,6 +169,41 @@ impl<'de> Deserialize<'de> for Uid {
     }
 }
 
+/// A sign-in country. The same few hundred names recur in every entity's
+/// window, so the correlator shares one copy of each
+/// ([`shared_country`]); the snapshot holds the names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Country(std::sync::Arc<str>);
+
+impl Serialize for Country {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Country {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Country(String::deserialize(d)?.into()))
+    }
+}
+
+/// Distinct country names shared at most; past that, each is its own copy.
+const MAX_SHARED_COUNTRIES: usize = 4096;
+
+type CountrySet = std::collections::HashSet<std::sync::Arc<str>, foldhash::fast::RandomState>;
+
+/// `name` as a [`Country`], sharing the copy in `set`.
+fn shared_country(set: &mut CountrySet, name: &str) -> Country {
+    if let Some(n) = set.get(name) {
+        return Country(n.clone());
+    }
+    let n: std::sync::Arc<str> = name.into();
+    if set.len() < MAX_SHARED_COUNTRIES {
+        set.insert(n.clone());
+    }
+    Country(n)
+}
+
 /// A related event: its `metadata.uid` and time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
@@ -277,7 +312,7 @@ struct EntityState {
     #[serde(default)]
     successes: VecDeque<Ref>,
     #[serde(default)]
-    countries: VecDeque<Box<str>>,
+    countries: VecDeque<Country>,
     #[serde(default)]
     geos: VecDeque<Geo>,
     #[serde(default)]
@@ -358,6 +393,8 @@ pub struct Correlator {
     ips: GenMap<u64, SprayState>,
     max_time: i64,
     ip_hasher: foldhash::fast::FixedState,
+    /// The shared country names.
+    countries: CountrySet,
 }
 
 /// Snapshot on disk. `version` says the layout; a reader refuses versions
@@ -392,6 +429,7 @@ impl Correlator {
             cfg,
             max_time: i64::MIN,
             ip_hasher: foldhash::fast::FixedState::with_seed(0x001d_114b),
+            countries: Default::default(),
         }
     }
 
@@ -512,14 +550,15 @@ impl Correlator {
                 }
                 push(&mut st.successes, SUCCESSES, s);
                 if let Some(c) = o.country {
-                    let known = st.countries.iter().any(|k| k.eq_ignore_ascii_case(c));
+                    let known = st.countries.iter().any(|k| k.0.eq_ignore_ascii_case(c));
                     if !known {
                         if !st.countries.is_empty() {
                             risky = true;
                             let prev = prev_success.clone().unwrap_or_else(|| me.clone());
                             out.push(hit(Tag::NewCountry, e, &prev));
                         }
-                        push(&mut st.countries, COUNTRIES, c.into());
+                        let name = shared_country(&mut self.countries, c);
+                        push(&mut st.countries, COUNTRIES, name);
                     }
                 }
                 if let Some((lat, lon)) = o.geo {
@@ -706,7 +745,10 @@ impl Correlator {
                 ..
             }) => {
                 c.max_time = max_time;
-                for (k, v) in entities {
+                for (k, mut v) in entities {
+                    for country in v.countries.iter_mut() {
+                        *country = shared_country(&mut c.countries, &country.0);
+                    }
                     if let Ok(id) = uuid::Uuid::parse_str(&k) {
                         *c.entities.entry(id.as_u128()) = v;
                     }

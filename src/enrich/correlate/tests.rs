@@ -137,3 +137,43 @@ fn uids_read_back_exactly_and_canonical_uuids_are_inline() {
     }
     assert!(std::mem::size_of::<Option<Uid>>() <= 24);
 }
+
+#[test]
+fn country_names_are_shared_and_saved_as_names() {
+    let signin = |c: &mut Correlator, e: u128| {
+        c.observe(
+            &Obs {
+                time: T0,
+                subject: Some((e, Profile::Standard)),
+                signin: Some(true),
+                country: Some("Nigeria"),
+                ..Default::default()
+            },
+            &mut Vec::new(),
+        )
+    };
+    let names = |c: &mut Correlator| -> Vec<std::sync::Arc<str>> {
+        [1u128, 2]
+            .iter()
+            .map(|e| c.entities.entry(*e).countries[0].0.clone())
+            .collect()
+    };
+    let mut c = Correlator::new(CorrelationConfig::default());
+    signin(&mut c, 1);
+    signin(&mut c, 2);
+    let n = names(&mut c);
+    assert!(std::sync::Arc::ptr_eq(&n[0], &n[1]));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("correlation.json");
+    c.save(&p).unwrap();
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert_eq!(
+        text.matches(r#""countries":["Nigeria"]"#).count(),
+        2,
+        "{text}"
+    );
+    let mut back = Correlator::load(CorrelationConfig::default(), &p);
+    let n = names(&mut back);
+    assert_eq!(&*n[0], "Nigeria");
+    assert!(std::sync::Arc::ptr_eq(&n[0], &n[1]));
+}

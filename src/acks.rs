@@ -150,9 +150,7 @@ impl Ledger {
         let before = st.generation;
         st.advance();
         if st.generation != before && st.on_advance.is_some() && !self.defer_hook() {
-            if let Some(hook) = &st.on_advance {
-                hook(st.generation, &st.acked);
-            }
+            st.notify();
         }
     }
 
@@ -202,6 +200,13 @@ impl Ledger {
 }
 
 impl LedgerState {
+    /// Tell the hook, if there is one, where the ledger is.
+    fn notify(&self) {
+        if let Some(hook) = &self.on_advance {
+            hook(self.generation, &self.acked);
+        }
+    }
+
     fn advance(&mut self) {
         while !self.pinned {
             match self.pending.front() {
@@ -239,10 +244,7 @@ pub fn settle_all(acks: impl IntoIterator<Item = AckHandle>) {
     }
     let owed = DEFERRED.with(|d| std::mem::replace(&mut *d.borrow_mut(), outer));
     for l in owed.unwrap_or_default() {
-        let st = l.lock();
-        if let Some(hook) = &st.on_advance {
-            hook(st.generation, &st.acked);
-        }
+        l.lock().notify();
     }
 }
 
@@ -324,14 +326,21 @@ mod tests {
         assert!(l.is_pinned());
     }
 
-    #[test]
-    fn settle_all_calls_each_hook_once() {
+    /// A ledger whose hook records the offset file 1 has reached at each
+    /// call.
+    fn recording_file_1() -> (Ledger, Arc<Mutex<Vec<u64>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
         let l = Ledger::with_hook(
             [],
             Box::new(move |_, acked| s2.lock().unwrap().push(acked[&1].0)),
         );
+        (l, seen)
+    }
+
+    #[test]
+    fn settle_all_calls_each_hook_once() {
+        let (l, seen) = recording_file_1();
         let other = Ledger::new([]);
         let first = l.register(pt(1, 5));
         drop(first);
@@ -358,12 +367,7 @@ mod tests {
 
     #[test]
     fn the_hook_sees_each_advance_in_order() {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s2 = seen.clone();
-        let l = Ledger::with_hook(
-            [],
-            Box::new(move |_, acked| s2.lock().unwrap().push(acked[&1].0)),
-        );
+        let (l, seen) = recording_file_1();
         let a = l.register(pt(1, 10));
         let b = l.register(pt(1, 20));
         let c = l.register(pt(1, 30));

@@ -54,6 +54,13 @@ fsync = false
         config::load(&p).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
+    /// A tailer of the lab's `app.log*` files, driven by hand (no
+    /// checkpoint to resume from).
+    fn tailer(&self) -> idlink::sources::file::tailer::Tailer {
+        let cfg = self.config("");
+        idlink::sources::file::tailer::Tailer::new(cfg.sources[0].clone(), Default::default())
+    }
+
     fn log(&self, name: &str) -> PathBuf {
         self.path("logs").join(name)
     }
@@ -476,9 +483,7 @@ fn copytruncate_while_held_back_and_regrown_past_the_read_position() {
     // the tailer looks at it again. Its size alone then says nothing; the
     // new first line does, and the unread tail must come from the copy.
     let lab = Lab::new();
-    let cfg = lab.config("");
-    let mut tailer =
-        idlink::sources::file::tailer::Tailer::new(cfg.sources[0].clone(), Default::default());
+    let mut tailer = lab.tailer();
     let mut got = BTreeMap::new();
     let a = lines("held-a", 0..100);
     lab.append("app.log", a.clone());
@@ -503,9 +508,7 @@ fn copytruncate_while_held_back_then_the_file_is_deleted() {
     // the tailer looks (rotated and compressed away): only its open
     // descriptor shows the new content.
     let lab = Lab::new();
-    let cfg = lab.config("");
-    let mut tailer =
-        idlink::sources::file::tailer::Tailer::new(cfg.sources[0].clone(), Default::default());
+    let mut tailer = lab.tailer();
     let mut got = BTreeMap::new();
     let a = lines("gone-a", 0..100);
     lab.append("app.log", a.clone());
@@ -530,9 +533,7 @@ fn a_deleted_gzip_file_is_read_to_the_end_of_its_stream() {
     // it; a gzip decoder hands it out in reads shorter than asked, which
     // must not be taken for its end.
     let lab = Lab::new();
-    let cfg = lab.config("");
-    let mut tailer =
-        idlink::sources::file::tailer::Tailer::new(cfg.sources[0].clone(), Default::default());
+    let mut tailer = lab.tailer();
     let old = lines("deleted-gz", 0..60_000);
     gzip(&lab.log("app.log.2.gz"), &old);
     tailer.scan(&mut |_| {});

@@ -302,6 +302,21 @@ mod tests {
         }
     }
 
+    /// A sink at `<dir>/ocsf.ndjson`, no rotation, fsync on (`dir` keeps
+    /// it alive).
+    fn plain_sink() -> (tempfile::TempDir, std::path::PathBuf, FileSink) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ocsf.ndjson");
+        let sink = FileSink::open("t", &path, 0, 0, true).unwrap();
+        (dir, path, sink)
+    }
+
+    /// One event of 256 KiB (newline included) making file 1 safe up to
+    /// `off`.
+    fn quarter_mib(ledger: &Ledger, off: u64) -> Batch {
+        batch_of(ledger, vec![Bytes::from(vec![b'x'; 256 * 1024 - 1])], off)
+    }
+
     #[test]
     fn writes_rotates_and_acknowledges() {
         let dir = tempfile::tempdir().unwrap();
@@ -334,9 +349,7 @@ mod tests {
 
     #[test]
     fn one_sync_covers_the_batches_written_before_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ocsf.ndjson");
-        let sink = FileSink::open("t", &path, 0, 0, true).unwrap();
+        let (_dir, path, sink) = plain_sink();
         let (tx, rx) = mpsc::channel(64);
         let ledger = Ledger::new([]);
         for i in 0..40 {
@@ -350,9 +363,7 @@ mod tests {
 
     #[test]
     fn a_sync_every_few_megabytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ocsf.ndjson");
-        let mut sink = FileSink::open("t", &path, 0, 0, true).unwrap();
+        let (_dir, path, mut sink) = plain_sink();
         // Only the byte count may trigger a sync here, however slow the
         // machine and however the batches are grouped when taken.
         sink.sync_delay = Duration::from_secs(3600);
@@ -362,9 +373,7 @@ mod tests {
             // 48 batches of 256 KiB: 12 MiB; SYNC_BYTES is reached after
             // the 32nd, the rest is synced when the input closes.
             for i in 0..48u64 {
-                let json = Bytes::from(vec![b'x'; 256 * 1024 - 1]);
-                let b = batch_of(&ledger, vec![json], i + 1);
-                tx.blocking_send(b).unwrap();
+                tx.blocking_send(quarter_mib(&ledger, i + 1)).unwrap();
             }
             ledger
         });
@@ -377,9 +386,7 @@ mod tests {
 
     #[test]
     fn a_group_taken_at_once_is_synced_where_it_crosses_the_threshold() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ocsf.ndjson");
-        let mut sink = FileSink::open("t", &path, 0, 0, true).unwrap();
+        let (_dir, path, mut sink) = plain_sink();
         sink.sync_delay = Duration::from_secs(3600);
         // 48 batches of 256 KiB all waiting before the sink starts: one
         // group of 48; the sync comes after the 32nd, the last 16 are
@@ -387,9 +394,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(READY_MAX);
         let ledger = Ledger::new([]);
         for i in 0..48u64 {
-            let json = Bytes::from(vec![b'x'; 256 * 1024 - 1]);
-            tx.blocking_send(batch_of(&ledger, vec![json], i + 1))
-                .unwrap();
+            tx.blocking_send(quarter_mib(&ledger, i + 1)).unwrap();
         }
         drop(tx);
         assert_eq!(sink.run(rx), 2);
@@ -399,9 +404,7 @@ mod tests {
 
     #[test]
     fn a_lone_batch_is_acknowledged_without_waiting_for_more() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ocsf.ndjson");
-        let sink = FileSink::open("t", &path, 0, 0, true).unwrap();
+        let (_dir, path, sink) = plain_sink();
         let (tx, rx) = mpsc::channel(8);
         let ledger = Ledger::new([]);
         let t = std::thread::spawn(move || sink.run(rx));

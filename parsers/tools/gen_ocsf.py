@@ -67,7 +67,7 @@ def rust_type(attr, objects):
     elif t == "boolean_t":
         base = "bool"
     elif t == "json_t":
-        base = "Value"
+        base = "Json"
     else:
         raise SystemExit(f"unknown type {t}")
     return ("vec", f"Vec<{base}>") if attr.get("is_array") else ("opt", f"Option<{base}>")
@@ -137,7 +137,7 @@ def main():
            "use serde::{Deserialize, Serialize};",
            "use serde_json::Value;",
            "use super::write::{Error, Object, Out, WriteJson};",
-           "use super::{Str, Unmapped};", ""]
+           "use super::{Json, Str, Unmapped};", ""]
 
     # Event: union of class attributes.
     union = {}

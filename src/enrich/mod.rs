@@ -29,12 +29,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use idlink_parsers::ocsf::{Enrichment, Event};
-use serde_json::{Map, Value};
+use idlink_parsers::ocsf::write::{Out, WriteJson};
+use idlink_parsers::ocsf::{Enrichment, Event, Json};
 use uuid::Uuid;
 
 use canon::Canon;
-use correlate::{CorrelationConfig, Correlator, Hit, Obs, Profile};
+use correlate::{CorrelationConfig, Correlator, Hit, Obs, Profile, Uid};
 use entity::{Kind, Principal, Role};
 use identity_map::{IdentityMap, MapHandle};
 use tags::{Tag, TagCtx, TagSet};
@@ -146,6 +146,7 @@ impl Shared {
             cache: Default::default(),
             hits: Vec::new(),
             memo: Default::default(),
+            scratch: Vec::with_capacity(512),
         }
     }
 
@@ -222,29 +223,76 @@ struct Resolved {
 }
 
 impl Resolved {
-    /// The members every `enrichments[].data` of this entity starts with:
-    /// `entity_id`, `kind`, `canonical`, `privileged`, `executive`,
-    /// `department` (when known) and `known`. Built per event rather than
-    /// kept: a cache of thousands of entities holds only these fields.
-    fn base(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert(
-            "entity_id".into(),
-            Value::String(uuid::Uuid::from_u128(self.id).to_string()),
-        );
-        m.insert("kind".into(), Value::String(self.kind.as_str().into()));
-        m.insert(
-            "canonical".into(),
-            Value::String(self.canonical.to_string()),
-        );
-        m.insert("privileged".into(), Value::Bool(self.privileged));
-        m.insert("executive".into(), Value::Bool(self.executive));
-        if let Some(d) = &self.department {
-            m.insert("department".into(), Value::String(d.to_string()));
+    /// This entity's `enrichments[].data` in one event, as JSON text: its
+    /// own members (`entity_id`, `kind`, `canonical`, `privileged`,
+    /// `executive`, `department` when known, `known`), its `role` in the
+    /// event, and there its `risk` tags and `correlations` (each naming the
+    /// rule's tag and the other event). Members in key order, as a
+    /// `serde_json::Map` holds them; written per event rather than kept, so
+    /// a cache of thousands of entities holds only the fields.
+    /// `o` is scratch space; the text is copied out at its exact length.
+    fn data(&self, role: Role, tags: &TagSet, hits: &[&Hit], o: &mut Vec<u8>) -> Json {
+        o.clear();
+        o.put_u8(b'{');
+        o.put_key_str(true, b"\"canonical\":", &self.canonical);
+        if !hits.is_empty() {
+            o.put(b",\"correlations\":[");
+            for (i, h) in hits.iter().enumerate() {
+                if i > 0 {
+                    o.put_u8(b',');
+                }
+                o.put(b"{\"related_time\":");
+                write_plain(&h.related.time, o);
+                if let Some(u) = &h.related.uid {
+                    o.put(b",\"related_uid\":");
+                    match u {
+                        Uid::Uuid(b) => o.put_str(hyphenated(*b, &mut [0; 36])),
+                        Uid::Text(t) => o.put_str(t),
+                    }
+                }
+                o.put_key_str(false, b"\"tag\":", h.tag.name());
+                o.put_u8(b'}');
+            }
+            o.put_u8(b']');
         }
-        m.insert("known".into(), Value::Bool(self.known));
-        m
+        if let Some(d) = &self.department {
+            o.put_key_str(false, b"\"department\":", d);
+        }
+        let id = self.id.to_be_bytes();
+        o.put_key_str(false, b"\"entity_id\":", hyphenated(id, &mut [0; 36]));
+        o.put_key(false, b"\"executive\":");
+        write_plain(&self.executive, o);
+        o.put_key_str(false, b"\"kind\":", self.kind.as_str());
+        o.put_key(false, b"\"known\":");
+        write_plain(&self.known, o);
+        o.put_key(false, b"\"privileged\":");
+        write_plain(&self.privileged, o);
+        if !tags.is_empty() {
+            o.put(b",\"risk\":[");
+            for (i, t) in tags.iter().enumerate() {
+                if i > 0 {
+                    o.put_u8(b',');
+                }
+                o.put_str(t.name());
+            }
+            o.put_u8(b']');
+        }
+        o.put_key_str(false, b"\"role\":", role.as_str());
+        o.put_u8(b'}');
+        // Every piece above is a JSON literal or went through `put_str`,
+        // which writes valid UTF-8 for valid UTF-8 input.
+        Json::text(String::from(std::str::from_utf8(o).unwrap_or("{}")))
     }
+}
+
+/// A UUID's lower-case hyphenated text, written into `buf`.
+fn hyphenated(bytes: [u8; 16], buf: &mut [u8; 36]) -> &str {
+    Uuid::from_bytes(bytes).hyphenated().encode_lower(buf)
+}
+
+/// Numbers and booleans cannot fail to write.
+fn write_plain<T: WriteJson>(v: &T, o: &mut Vec<u8>) {
+    let _ = v.write_json(o);
 }
 
 type Cache = HashMap<String, Arc<Resolved>, foldhash::fast::RandomState>;
@@ -260,6 +308,8 @@ pub struct Enricher {
     cache: [Cache; 4],
     hits: Vec<Hit>,
     memo: std::cell::RefCell<tags::SenderMemo>,
+    /// Where each entity's `data` is written before it is copied out.
+    scratch: Vec<u8>,
 }
 
 struct Named<'a> {
@@ -504,42 +554,14 @@ impl Enricher {
             meta.labels.push(Cow::Borrowed(t.info().label));
         }
         for n in named {
-            let mut data = n.r.base();
-            data.insert("role".into(), Value::String(n.p.role.as_str().into()));
-            if !n.tags.is_empty() {
-                data.insert(
-                    "risk".into(),
-                    Value::Array(
-                        n.tags
-                            .iter()
-                            .map(|t| Value::String(t.name().into()))
-                            .collect(),
-                    ),
-                );
-            }
-            if !n.hits.is_empty() {
-                let corr = n
-                    .hits
-                    .iter()
-                    .map(|&i| {
-                        let h = &self.hits[i];
-                        let mut m = Map::new();
-                        m.insert("tag".into(), Value::String(h.tag.name().into()));
-                        if let Some(u) = &h.related.uid {
-                            m.insert("related_uid".into(), Value::String(u.to_string()));
-                        }
-                        m.insert("related_time".into(), Value::from(h.related.time));
-                        Value::Object(m)
-                    })
-                    .collect();
-                data.insert("correlations".into(), Value::Array(corr));
-            }
+            let hits: Vec<&Hit> = n.hits.iter().map(|&i| &self.hits[i]).collect();
+            let data = n.r.data(n.p.role, &n.tags, &hits, &mut self.scratch);
             ev.enrichments.push(Enrichment {
                 name: Some(Cow::Borrowed(n.p.path)),
                 value: Some(n.p.raw),
                 type_: Some(Cow::Borrowed("entity")),
                 provider: Some(Cow::Borrowed("idlink")),
-                data: Some(Value::Object(data)),
+                data: Some(data),
                 ..Default::default()
             });
         }

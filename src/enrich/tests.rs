@@ -3,7 +3,7 @@
 //! tenants.
 
 use super::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const MAP: &str = "id,aliases,kind,privileged,executive,department\n\
     jane.doe@corp.example,jdoe@corp.example;CORP\\jdoe;00u1jane,human,false,true,Finance\n\

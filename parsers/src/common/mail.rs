@@ -339,7 +339,7 @@ pub fn finding<'a>(
                 put(&mut d, "message_uid", u.into_owned());
             }
             Evidences {
-                data: Some(Value::Object(d)),
+                data: Some(Value::Object(d).into()),
                 ..Default::default()
             }
         }

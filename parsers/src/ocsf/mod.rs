@@ -9,10 +9,12 @@
 //! mapping filled in. Deprecated attributes are not generated.
 
 mod generated;
+mod json;
 mod unmapped;
 pub mod write;
 
 pub use generated::*;
+pub use json::Json;
 pub use unmapped::Unmapped;
 
 use std::borrow::Cow;

@@ -413,7 +413,7 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
             if let Some(t) = t {
                 if let Some(mp) = t.get("modifiedProperties").arr().first() {
                     let _ = mp;
-                    entity.data = Some(Value::Object(modified_map(t)));
+                    entity.data = Some(Value::Object(modified_map(t)).into());
                 }
                 if is_type(t, "Device") {
                     entity.device = Some(Box::new(Device {

@@ -379,7 +379,7 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
                 name: pol.get("displayName").text(),
                 uid: pol.get("id").text(),
                 is_applied: Some(true),
-                data: (!data.is_empty()).then_some(Value::Object(data)),
+                data: (!data.is_empty()).then(|| Value::Object(data).into()),
                 ..Default::default()
             })),
             ..Default::default()

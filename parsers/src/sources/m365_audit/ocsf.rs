@@ -415,7 +415,7 @@ pub(super) fn map<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) -> Option<Eve
                     .or(Some(op.clone())),
                 uid: j.get("ObjectId").text(),
                 type_: nv(ext, "extendedAuditEventCategory"),
-                data: (!data.is_empty()).then_some(Value::Object(data)),
+                data: (!data.is_empty()).then(|| Value::Object(data).into()),
                 ..Default::default()
             }));
             ev.actor = Some(Box::new(actor.clone()));

@@ -703,7 +703,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                     ..Default::default()
                 };
                 if !t.detail_entry.is_empty() {
-                    policy.data = Some(t.detail_entry.to_value());
+                    policy.data = Some(t.detail_entry.to_value().into());
                 }
                 ev.policy = Some(Box::new(policy));
             }
@@ -828,7 +828,8 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                         name: s(&t.display_name).or_else(|| s(&t.alternate_id)),
                         uid: s(&t.id),
                         type_: s(&t.type_),
-                        data: (!t.detail_entry.is_empty()).then(|| t.detail_entry.to_value()),
+                        data: (!t.detail_entry.is_empty())
+                            .then(|| t.detail_entry.to_value().into()),
                         ..Default::default()
                     }
                 }
@@ -857,7 +858,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                     name: s(&t.display_name).or_else(|| s(&t.alternate_id)),
                     uid: s(&t.id),
                     type_: s(&t.type_),
-                    data: (!t.detail_entry.is_empty()).then(|| t.detail_entry.to_value()),
+                    data: (!t.detail_entry.is_empty()).then(|| t.detail_entry.to_value().into()),
                     ..Default::default()
                 });
             }

@@ -780,7 +780,7 @@ fn part<'a>(f: &mut Fields<'a>, opts: &Options, events: &mut Vec<Event<'a>>) {
             }
         }
         if !data.is_empty() {
-            part_res.data = Some(Value::Object(data));
+            part_res.data = Some(Value::Object(data).into());
         }
         p.skip(&["dataBase64", "textExtracted"]);
         let mut o = Map::new();

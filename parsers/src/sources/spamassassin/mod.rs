@@ -243,7 +243,7 @@ fn verdict_events<'a>(ctx: &LineCtx<'a>, v: &Verdict<'a>, out: &mut dyn FnMut(Ev
             action::OBSERVED,
             disposition::TAGGED,
         );
-        if let Some(serde_json::Value::Object(d)) =
+        if let Some(crate::ocsf::Json::Value(serde_json::Value::Object(d))) =
             f.evidences.first_mut().and_then(|e| e.data.as_mut())
         {
             put_opt(d, "user", user);

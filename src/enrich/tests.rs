@@ -863,3 +863,76 @@ fn correlation_state_survives_a_restart() {
     let v = serde_json::to_value(&ev).unwrap();
     assert!(risk(&v).contains(&"recent_phish_target".to_string()), "{v}");
 }
+
+#[test]
+fn entity_data_text_is_what_a_serde_json_map_of_it_writes() {
+    let dept = Resolved {
+        id: 0x0123_4567_89ab_cdef_0123_4567_89ab_cdef,
+        label: String::new(),
+        kind: Kind::User,
+        profile: Profile::Executive,
+        canonical: "ann \"the\" admin@example.com".into(),
+        privileged: true,
+        executive: true,
+        department: Some("Finance\\Ops".into()),
+        known: true,
+    };
+    let plain = Resolved {
+        id: 7,
+        label: String::new(),
+        kind: Kind::Device,
+        profile: Profile::Standard,
+        canonical: "laptop-7".into(),
+        privileged: false,
+        executive: false,
+        department: None,
+        known: false,
+    };
+    let hit = |tag, uid: Option<&str>| Hit {
+        tag,
+        entity: 1,
+        related: correlate::Ref {
+            uid: uid.map(|u| serde_json::from_value(json!(u)).unwrap()),
+            time: 1_740_787_271_175,
+            used: false,
+        },
+    };
+    let hits = [
+        hit(
+            Tag::NewCountry,
+            Some("24dea54f-9bb9-417d-968d-fcef4c7e2193"),
+        ),
+        hit(Tag::ImpossibleTravel, Some("not a uuid")),
+        hit(Tag::ImpossibleTravel, None),
+    ];
+    let mut tags = TagSet::default();
+    tags.insert(Tag::ImpossibleTravel);
+    tags.insert(Tag::NewCountry);
+    let mut scratch = Vec::new();
+    for (r, role, hits) in [
+        (&dept, Role::Actor, &hits[..]),
+        (&plain, Role::Target, &hits[..0]),
+    ] {
+        for tags in [tags, TagSet::default()] {
+            let Json::Text(text) =
+                r.data(role, &tags, &hits.iter().collect::<Vec<_>>(), &mut scratch)
+            else {
+                panic!("entity data is written as text");
+            };
+            let tree: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(serde_json::to_string(&tree).unwrap(), *text);
+            assert_eq!(
+                tree["entity_id"],
+                Uuid::from_u128(r.id).to_string(),
+                "{text}"
+            );
+            assert_eq!(tree["role"], role.as_str());
+            assert_eq!(tree.get("risk").is_some(), !tags.is_empty());
+            assert_eq!(
+                tree.get("correlations")
+                    .map(|c| c.as_array().unwrap().len()),
+                (!hits.is_empty()).then_some(hits.len())
+            );
+        }
+    }
+}

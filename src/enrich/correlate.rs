@@ -134,26 +134,34 @@ pub enum Uid {
     Text(Box<str>),
 }
 
+/// Room for a UUID's hyphenated text.
+pub type UidBuf = [u8; uuid::fmt::Hyphenated::LENGTH];
+
 impl Uid {
     fn new(s: &str) -> Uid {
         if s.len() == uuid::fmt::Hyphenated::LENGTH {
             if let Ok(u) = uuid::Uuid::try_parse(s) {
-                let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-                if u.hyphenated().encode_lower(&mut buf) == s {
-                    return Uid::Uuid(*u.as_bytes());
+                let u = Uid::Uuid(*u.as_bytes());
+                if u.text(&mut [0; uuid::fmt::Hyphenated::LENGTH]) == s {
+                    return u;
                 }
             }
         }
         Uid::Text(s.into())
     }
+
+    /// The uid's text, as it came; a UUID is spelt out in `buf`.
+    pub fn text<'b>(&'b self, buf: &'b mut UidBuf) -> &'b str {
+        match self {
+            Uid::Uuid(b) => uuid::Uuid::from_bytes(*b).hyphenated().encode_lower(buf),
+            Uid::Text(t) => t,
+        }
+    }
 }
 
 impl std::fmt::Display for Uid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Uid::Uuid(b) => write!(f, "{}", uuid::Uuid::from_bytes(*b).hyphenated()),
-            Uid::Text(t) => f.write_str(t),
-        }
+        f.write_str(self.text(&mut [0; uuid::fmt::Hyphenated::LENGTH]))
     }
 }
 

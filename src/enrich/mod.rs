@@ -34,7 +34,7 @@ use idlink_parsers::ocsf::{Enrichment, Event, Json};
 use uuid::Uuid;
 
 use canon::Canon;
-use correlate::{CorrelationConfig, Correlator, Hit, Obs, Profile, Uid};
+use correlate::{CorrelationConfig, Correlator, Hit, Obs, Profile};
 use entity::{Kind, Principal, Role};
 use identity_map::{IdentityMap, MapHandle};
 use tags::{Tag, TagCtx, TagSet};
@@ -230,6 +230,7 @@ impl Resolved {
     /// rule's tag and the other event). Members in key order, as a
     /// `serde_json::Map` holds them; written per event rather than kept, so
     /// a cache of thousands of entities holds only the fields.
+    ///
     /// `o` is scratch space; the text is copied out at its exact length.
     fn data(&self, role: Role, tags: &TagSet, hits: &[&Hit], o: &mut Vec<u8>) -> Json {
         o.clear();
@@ -245,10 +246,7 @@ impl Resolved {
                 write_plain(&h.related.time, o);
                 if let Some(u) = &h.related.uid {
                     o.put(b",\"related_uid\":");
-                    match u {
-                        Uid::Uuid(b) => o.put_str(hyphenated(*b, &mut [0; 36])),
-                        Uid::Text(t) => o.put_str(t),
-                    }
+                    o.put_str(u.text(&mut [0; uuid::fmt::Hyphenated::LENGTH]));
                 }
                 o.put_key_str(false, b"\"tag\":", h.tag.name());
                 o.put_u8(b'}');
@@ -258,8 +256,13 @@ impl Resolved {
         if let Some(d) = &self.department {
             o.put_key_str(false, b"\"department\":", d);
         }
-        let id = self.id.to_be_bytes();
-        o.put_key_str(false, b"\"entity_id\":", hyphenated(id, &mut [0; 36]));
+        let id = Uuid::from_u128(self.id);
+        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+        o.put_key_str(
+            false,
+            b"\"entity_id\":",
+            id.hyphenated().encode_lower(&mut buf),
+        );
         o.put_key(false, b"\"executive\":");
         write_plain(&self.executive, o);
         o.put_key_str(false, b"\"kind\":", self.kind.as_str());
@@ -283,11 +286,6 @@ impl Resolved {
         // which writes valid UTF-8 for valid UTF-8 input.
         Json::text(String::from(std::str::from_utf8(o).unwrap_or("{}")))
     }
-}
-
-/// A UUID's lower-case hyphenated text, written into `buf`.
-fn hyphenated(bytes: [u8; 16], buf: &mut [u8; 36]) -> &str {
-    Uuid::from_bytes(bytes).hyphenated().encode_lower(buf)
 }
 
 /// Numbers and booleans cannot fail to write.

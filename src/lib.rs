@@ -13,6 +13,7 @@
 //! | [`sinks`] | file, stdout, Splunk HEC, Elasticsearch, Sentinel, HTTP |
 //! | [`acks`] | which input positions are delivered everywhere |
 //! | [`event`] | what travels between stages |
+//! | [`blocks`] | reused memory that events and records are cut from |
 //! | [`topology`] | start, wire and stop the pieces in order |
 //! | [`replay`] | send dead letters again once their cause is fixed |
 //! | [`telemetry`] | metric names and the events that log and count |
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod acks;
+pub mod blocks;
 pub mod buffers;
 pub mod cli;
 pub mod config;

@@ -9,9 +9,8 @@
 //! enrichments, labels and risk tags between mapping and serialisation, so
 //! it is still serialised once.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
-use bytes::BytesMut;
 use std::borrow::Cow;
 
 use idlink_parsers::ocsf::write::{JsonBuf, Out, WriteJson};
@@ -19,6 +18,7 @@ use idlink_parsers::ocsf::{severity, Event, Product, BASE_EVENT};
 use idlink_parsers::{decoder, Decoder, Options, Outcome, Source};
 use serde::Serialize;
 
+use crate::blocks::Blocks;
 use crate::enrich::Enricher;
 use crate::event::Encoded;
 
@@ -53,7 +53,7 @@ impl ParseStage {
             source,
             decoder: decoder(source, opts),
             out: Output {
-                blocks: Blocks::new(),
+                blocks: Blocks::new(BLOCK, SPENT_MAX),
                 scratch: JsonBuf::with_capacity(16 * 1024),
             },
             next_pos: 0,
@@ -172,70 +172,13 @@ struct Output {
     scratch: JsonBuf,
 }
 
-/// The output blocks: `buf` is the rest of the current one.
-///
-/// A block stays allocated while any event cut from it is in flight. Full
-/// blocks wait in `spent`, oldest first; once the sinks have dropped every
-/// event of the oldest one, it is written again from its start instead of a
-/// new block being allocated. Fresh blocks cost a page fault per 4 KiB
-/// touched (the allocator hands freed ones back to the kernel), which at
-/// full speed is a tenth of the agent's system time.
-struct Blocks {
-    buf: BytesMut,
-    spent: VecDeque<BytesMut>,
-}
-
 /// Size of an output block.
 const BLOCK: usize = 256 * 1024;
 
-/// Full blocks kept for reuse: as many as the file sink holds before it
-/// syncs ([`crate::sinks::file::SYNC_BYTES`]), so a source writing at full
-/// speed into it finds the oldest one free again. Older ones are left to
-/// be freed by whoever drops their last event.
+/// Full output blocks kept for reuse: as many as the file sink holds before
+/// it syncs ([`crate::sinks::file::SYNC_BYTES`]), so a source writing at
+/// full speed into it finds the oldest one free again.
 const SPENT_MAX: usize = (crate::sinks::file::SYNC_BYTES as usize) / BLOCK + 4;
-
-impl Blocks {
-    fn new() -> Self {
-        Blocks {
-            buf: BytesMut::with_capacity(BLOCK),
-            spent: VecDeque::new(),
-        }
-    }
-
-    /// `json` as one event of the current block.
-    fn cut(&mut self, json: &[u8]) -> bytes::Bytes {
-        if self.buf.capacity() - self.buf.len() < json.len() {
-            self.next_block(json.len());
-        }
-        self.buf.extend_from_slice(json);
-        self.buf.split().freeze()
-    }
-
-    /// Room for at least `need` more bytes in `buf`: the oldest spent block
-    /// if nothing cut from it is alive any more, else a new block.
-    fn next_block(&mut self, need: usize) {
-        let size = need.max(BLOCK);
-        let full = std::mem::take(&mut self.buf);
-        let reused = match self.spent.pop_front() {
-            Some(mut b) => {
-                if b.try_reclaim(size) {
-                    Some(b)
-                } else {
-                    self.spent.push_front(b);
-                    None
-                }
-            }
-            None => None,
-        };
-        // `full` is the used-up end of its block (maybe of no capacity at
-        // all), still a handle on the whole block.
-        self.spent.push_back(full);
-        if self.spent.len() > SPENT_MAX {
-            self.spent.pop_front();
-        }
-        self.buf = reused.unwrap_or_else(|| BytesMut::with_capacity(size));
-    }
-}
 
 fn encode(ev: &Event<'_>, o: &mut Output, counts: &mut BTreeMap<u32, u64>, out: &mut Vec<Encoded>) {
     o.scratch.clear();
@@ -260,70 +203,4 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn output() -> Blocks {
-        Blocks::new()
-    }
-
-    /// Fill what is left of the current block with `b`, as one event.
-    fn fill(o: &mut Blocks, b: u8) -> bytes::Bytes {
-        let n = o.buf.capacity() - o.buf.len();
-        o.cut(&vec![b; n])
-    }
-
-    #[test]
-    fn a_block_is_written_again_only_once_its_events_are_dropped() {
-        let mut o = output();
-        let first = o.buf.as_ptr();
-        let a = fill(&mut o, b'a');
-        o.next_block(10);
-        // `a` is alive: a new block.
-        assert_ne!(o.buf.as_ptr(), first);
-        let b = fill(&mut o, b'b');
-        o.next_block(10);
-        assert_ne!(o.buf.as_ptr(), first);
-        drop(a);
-        let c = fill(&mut o, b'c');
-        o.next_block(10);
-        // Nothing cut from the first block is alive: it comes back whole.
-        assert_eq!(o.buf.as_ptr(), first);
-        assert_eq!(o.buf.capacity(), BLOCK);
-        let d = fill(&mut o, b'd');
-        assert_eq!(d.len(), BLOCK);
-        for (ev, byte) in [(&b, b'b'), (&c, b'c'), (&d, b'd')] {
-            assert!(ev.iter().all(|&x| x == byte));
-        }
-    }
-
-    #[test]
-    fn an_event_larger_than_a_block_gets_a_block_of_its_size() {
-        let mut o = output();
-        let held = fill(&mut o, b'a');
-        o.next_block(3 * BLOCK);
-        assert!(o.buf.capacity() >= 3 * BLOCK);
-        drop(held);
-        // The spent block is too small for the next big event: not reused.
-        let _big = fill(&mut o, b'b');
-        o.next_block(3 * BLOCK);
-        assert!(o.buf.capacity() >= 3 * BLOCK);
-    }
-
-    #[test]
-    fn spent_blocks_are_bounded_while_their_events_are_in_flight() {
-        let mut o = output();
-        let mut held = Vec::new();
-        for _ in 0..3 * SPENT_MAX {
-            held.push(fill(&mut o, b'x'));
-            o.next_block(1);
-            assert!(o.spent.len() <= SPENT_MAX);
-        }
-        assert!(held
-            .iter()
-            .all(|h| h.len() == BLOCK && h.iter().all(|&x| x == b'x')));
-    }
 }

@@ -18,6 +18,8 @@ use bytes::{Bytes, BytesMut};
 use idlink_parsers::framing::{Checkpoint, Frame as SplitFrame, Layout, Splitter};
 use idlink_parsers::sources::Framing;
 
+use crate::blocks::Blocks;
+
 /// One line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -212,7 +214,15 @@ pub struct JsonFramer {
     splitter: Splitter,
     scratch: Vec<u8>,
     queue: VecDeque<Frame>,
+    /// Where records are copied to: they outlive `scratch`.
+    blocks: Blocks,
 }
+
+/// Records are copied out of the read buffer into blocks of this size...
+const RECORD_BLOCK: usize = 256 * 1024;
+/// ...and a few full ones are kept for reuse: records are dropped as soon
+/// as their chunk is parsed.
+const RECORD_SPENT: usize = 4;
 
 impl JsonFramer {
     /// A framer whose next byte is at `start`, in the framing context
@@ -223,25 +233,29 @@ impl JsonFramer {
             splitter: Splitter::resume(max, at),
             scratch: Vec::new(),
             queue: VecDeque::new(),
+            blocks: Blocks::new(RECORD_BLOCK, RECORD_SPENT),
         }
     }
 
     fn feed(&mut self, n: usize) {
-        let queue = &mut self.queue;
-        self.splitter
-            .feed(&self.scratch[..n], &mut |f| queue.push_back(owned(f)));
+        let (queue, blocks) = (&mut self.queue, &mut self.blocks);
+        self.splitter.feed(&self.scratch[..n], &mut |f| {
+            queue.push_back(owned(f, blocks))
+        });
     }
 
     /// Append bytes.
     pub fn push(&mut self, data: &[u8]) {
-        let queue = &mut self.queue;
-        self.splitter.feed(data, &mut |f| queue.push_back(owned(f)));
+        let (queue, blocks) = (&mut self.queue, &mut self.blocks);
+        self.splitter
+            .feed(data, &mut |f| queue.push_back(owned(f, blocks)));
     }
 
     /// The input ended for good: an open record is reported as truncated.
     pub fn finish(&mut self) {
-        let queue = &mut self.queue;
-        self.splitter.finish(&mut |f| queue.push_back(owned(f)));
+        let (queue, blocks) = (&mut self.queue, &mut self.blocks);
+        self.splitter
+            .finish(&mut |f| queue.push_back(owned(f, blocks)));
     }
 
     /// The framing context at the resume point, for the checkpoint.
@@ -250,10 +264,10 @@ impl JsonFramer {
     }
 }
 
-fn owned(f: SplitFrame<'_>) -> Frame {
+fn owned(f: SplitFrame<'_>, blocks: &mut Blocks) -> Frame {
     match f {
         SplitFrame::Record { offset, bytes } => Frame {
-            data: Bytes::copy_from_slice(bytes),
+            data: blocks.cut(bytes),
             start: offset,
             end: offset + bytes.len() as u64,
             cut: 0,

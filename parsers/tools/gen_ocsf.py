@@ -29,7 +29,7 @@ OBJECTS = [
     "account", "organization", "request", "response", "analytic", "attack",
     "tactic", "technique", "web_resource", "authorization", "reporter",
     "logger", "feature", "evidences", "os", "network_interface", "process",
-    "http_response",
+    "http_response", "autonomous_system",
 ]
 STR_TYPES = {"string_t", "email_t", "ip_t", "hostname_t", "url_t", "uuid_t",
              "datetime_t", "file_name_t", "mac_t", "subnet_t", "username_t",

@@ -95,6 +95,14 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Mark `key` unused again: the mapping could not take all of it, so
+    /// it stays in [`Obj::rest`].
+    pub fn unuse(&mut self, key: &str) {
+        if let Some(i) = self.find(key) {
+            self.used[i] = false;
+        }
+    }
+
     /// A non-empty string (numbers and booleans are rendered as text).
     pub fn str(&mut self, key: &str) -> Option<Str<'a>> {
         self.raw(key).and_then(raw_str)

@@ -1397,7 +1397,7 @@ pub struct NetworkEndpoint<'a> {
     pub agent_list: Vec<Value>,
     /// Autonomous System.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub autonomous_system: Option<Value>,
+    pub autonomous_system: Option<Box<AutonomousSystem<'a>>>,
     /// Container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Value>,
@@ -5486,6 +5486,33 @@ impl WriteJson for HttpResponse<'_> {
         }
         if let Some(v) = &self.status {
             obj.field(b"\"status\":", v)?;
+        }
+        obj.end();
+        Ok(())
+    }
+}
+
+/// OCSF object `autonomous_system`: Autonomous System.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AutonomousSystem<'a> {
+    /// Name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Str<'a>>,
+    /// Number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<i32>,
+    #[serde(skip)]
+    pub _life: std::marker::PhantomData<&'a ()>,
+}
+
+impl WriteJson for AutonomousSystem<'_> {
+    fn write_json<O: Out>(&self, o: &mut O) -> Result<(), Error> {
+        let mut obj = Object::start(o);
+        if let Some(v) = &self.name {
+            obj.field(b"\"name\":", v)?;
+        }
+        if let Some(v) = &self.number {
+            obj.field(b"\"number\":", v)?;
         }
         obj.end();
         Ok(())

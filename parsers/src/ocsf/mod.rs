@@ -53,6 +53,30 @@ pub mod status {
     pub const OTHER: i32 = 99;
 }
 
+impl<'a> AutonomousSystem<'a> {
+    /// The AS of an endpoint, by number and name; `None` when neither is
+    /// known. OCSF's `number` is an `integer_t` (32-bit signed) while
+    /// four-octet AS numbers (RFC 6793) reach 4,294,967,295: a number that
+    /// does not fit is left out here, and the caller keeps it under
+    /// `unmapped` (see [`AutonomousSystem::fits`]).
+    pub fn of(number: Option<i64>, name: Option<Str<'a>>) -> Option<Box<Self>> {
+        let number = number.and_then(|n| i32::try_from(n).ok());
+        if number.is_none() && name.is_none() {
+            return None;
+        }
+        Some(Box::new(AutonomousSystem {
+            name,
+            number,
+            ..Default::default()
+        }))
+    }
+
+    /// Whether AS number `n` fits `autonomous_system.number`.
+    pub fn fits(n: i64) -> bool {
+        i32::try_from(n).is_ok()
+    }
+}
+
 impl<'a> Event<'a> {
     /// A new event of `class` with `activity_id`, `time` in epoch
     /// milliseconds, severity Informational and `metadata.version` set. The
@@ -188,6 +212,24 @@ mod tests {
         let s = serde_json::to_string(&e).unwrap();
         assert!(!s.contains("null"), "{s}");
         assert!(s.contains(r#""metadata":{"version":"1.8.0"}"#), "{s}");
+    }
+
+    #[test]
+    fn as_numbers_beyond_integer_t_are_left_out() {
+        let a = AutonomousSystem::of(Some(16509), Some("amazon".into())).unwrap();
+        assert_eq!(
+            serde_json::to_value(&a).unwrap(),
+            serde_json::json!({"name": "amazon", "number": 16509})
+        );
+        // A private-use four-octet AS number does not fit an integer_t.
+        assert!(!AutonomousSystem::fits(4_200_000_001));
+        let a = AutonomousSystem::of(Some(4_200_000_001), Some("lab".into())).unwrap();
+        assert_eq!(
+            serde_json::to_value(&a).unwrap(),
+            serde_json::json!({"name": "lab"})
+        );
+        assert!(AutonomousSystem::of(Some(4_200_000_001), None).is_none());
+        assert!(AutonomousSystem::of(None, None).is_none());
     }
 
     #[test]

@@ -8,9 +8,9 @@ use super::ms::{self, Rec};
 use super::product;
 use crate::common::jtree::J;
 use crate::ocsf::{
-    enum_caption, status, Actor, AuthFactor, Authorization, Device, Event, Evidences, FindingInfo,
-    HttpRequest, Idp, NetworkEndpoint, Os, Policy, Service, Session, Str, User, AUTHENTICATION,
-    BASE_EVENT, DETECTION_FINDING,
+    enum_caption, status, Actor, AuthFactor, Authorization, AutonomousSystem, Device, Event,
+    Evidences, FindingInfo, HttpRequest, Idp, NetworkEndpoint, Os, Policy, Service, Session, Str,
+    User, AUTHENTICATION, BASE_EVENT, DETECTION_FINDING,
 };
 use crate::Options;
 
@@ -249,9 +249,7 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
         location: ms::location(r.get("location")).map(Box::new),
         ..Default::default()
     };
-    if let Some(n) = r.get("autonomousSystemNumber").i64() {
-        ep.autonomous_system = Some(serde_json::json!({ "number": n }));
-    }
+    ep.autonomous_system = AutonomousSystem::of(r.get("autonomousSystemNumber").i64(), None);
     let dd = r.get("deviceDetail");
     let dev = device(dd);
     if dev.is_none() {
@@ -407,6 +405,13 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
     };
     if let Some(d) = device_rest {
         rest.insert("deviceDetail".into(), d);
+    }
+    if let Some(n) = r
+        .get("autonomousSystemNumber")
+        .i64()
+        .filter(|&n| !AutonomousSystem::fits(n))
+    {
+        rest.insert("autonomousSystemNumber".into(), n.into());
     }
     // A guest's home tenant differs from the tenant signed in to (which is
     // tenant_uid): keep it, it is what tells an outside identity.

@@ -11,10 +11,10 @@ use crate::common::json::{
     set_outcome, set_user_type, user_named, user_type, verb_activity, Obj,
 };
 use crate::ocsf::{
-    severity, Actor, Api, ClassInfo, Event, Evidences, FindingInfo, Group, Location,
-    NetworkEndpoint, ResourceDetails, Service, Session, Str, User, WebResource, ACCOUNT_CHANGE,
-    API_ACTIVITY, AUTHENTICATION, DETECTION_FINDING, ENTITY_MANAGEMENT, GROUP_MANAGEMENT,
-    USER_ACCESS, WEB_RESOURCES_ACTIVITY,
+    severity, Actor, Api, AutonomousSystem, ClassInfo, Event, Evidences, FindingInfo, Group,
+    Location, NetworkEndpoint, ResourceDetails, Service, Session, Str, User, WebResource,
+    ACCOUNT_CHANGE, API_ACTIVITY, AUTHENTICATION, DETECTION_FINDING, ENTITY_MANAGEMENT,
+    GROUP_MANAGEMENT, USER_ACCESS, WEB_RESOURCES_ACTIVITY,
 };
 use crate::Options;
 
@@ -165,8 +165,11 @@ fn source<'a>(rec: &mut Obj<'a>) -> Option<NetworkEndpoint<'a>> {
             }));
         }
         let asn = n.array("ipAsn");
-        if let Some(num) = asn.first().and_then(|r| json::raw_i64(r)) {
-            ep.autonomous_system = Some(json!({ "number": num }));
+        let num = asn.first().and_then(|r| json::raw_i64(r));
+        ep.autonomous_system = AutonomousSystem::of(num, None);
+        if num.is_some_and(|n| !AutonomousSystem::fits(n)) {
+            // The number has no place in OCSF: the whole networkInfo stays.
+            rec.unuse("networkInfo");
         }
     }
     Some(ep)

@@ -325,6 +325,26 @@ mod tests {
     }
 
     #[test]
+    fn an_as_number_beyond_integer_t_stays_under_unmapped() {
+        let rec = r#"{"uuid":"u1","published":"2024-08-13T15:58:20.353Z","eventType":"user.session.start",
+            "client":{"ipAddress":"192.0.2.4"},
+            "securityContext":{"asNumber":4200000001,"asOrg":"lab","isp":"Lab"}}"#;
+        let (_, evs) = decode(rec);
+        let e = &evs[0];
+        assert_eq!(
+            e["src_endpoint"]["autonomous_system"],
+            serde_json::json!({"name": "lab"})
+        );
+        assert_eq!(e["unmapped"]["okta"]["as_number"], 4_200_000_001_i64);
+        let (_, evs) = decode(&rec.replace("4200000001", "16509"));
+        assert_eq!(
+            evs[0]["src_endpoint"]["autonomous_system"],
+            serde_json::json!({"name": "lab", "number": 16509})
+        );
+        assert!(evs[0]["unmapped"]["okta"].get("as_number").is_none());
+    }
+
+    #[test]
     fn session_start_is_a_logon() {
         let rec = r#"{"uuid":"u1","published":"2024-08-13T15:58:20.353Z","eventType":"user.session.start",
             "actor":{"id":"00u1","type":"User","alternateId":"Ann@Example.com","displayName":"Ann"},

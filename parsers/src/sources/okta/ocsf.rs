@@ -2,15 +2,15 @@
 
 use std::borrow::Cow;
 
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 use super::{product, LogEvent, Principal, LOG_NAME};
 use crate::common::jtree::{is_email, is_ip, parse_time_ms, Text, J};
 use crate::ocsf::{
-    enum_caption, status, Actor, AuthFactor, ClassInfo, Device, Event, Group, HttpRequest,
-    Location, ManagedEntity, NetworkEndpoint, Os, Policy, ResourceDetails, Service, Session, Str,
-    Url, User, ACCOUNT_CHANGE, API_ACTIVITY, AUTHENTICATION, BASE_EVENT, ENTITY_MANAGEMENT,
-    GROUP_MANAGEMENT, USER_ACCESS,
+    enum_caption, status, Actor, AuthFactor, AutonomousSystem, ClassInfo, Device, Event, Group,
+    HttpRequest, Location, ManagedEntity, NetworkEndpoint, Os, Policy, ResourceDetails, Service,
+    Session, Str, Url, User, ACCOUNT_CHANGE, API_ACTIVITY, AUTHENTICATION, BASE_EVENT,
+    ENTITY_MANAGEMENT, GROUP_MANAGEMENT, USER_ACCESS,
 };
 use crate::Options;
 
@@ -423,13 +423,8 @@ fn src_endpoint<'a>(e: &LogEvent<'a>) -> Option<NetworkEndpoint<'a>> {
     }
     if let Some(sc) = &e.security_context {
         ep.isp = s(&sc.isp);
-        if let Some(n) = sc.as_number {
-            let mut asys = Map::new();
-            asys.insert("number".into(), n.into());
-            if let Some(org) = s(&sc.as_org) {
-                asys.insert("name".into(), Value::String(org.into_owned()));
-            }
-            ep.autonomous_system = Some(Value::Object(asys));
+        if sc.as_number.is_some() {
+            ep.autonomous_system = AutonomousSystem::of(sc.as_number, s(&sc.as_org));
         }
     }
     if let Some(ua) = &c.user_agent {
@@ -949,6 +944,9 @@ fn leftovers<'a>(c: &mut Common<'a>, e: &LogEvent<'a>, targets: &[Principal<'a>]
         }
     }
     if let Some(sc) = &e.security_context {
+        if let Some(n) = sc.as_number.filter(|&n| !AutonomousSystem::fits(n)) {
+            u.push((Cow::Borrowed("as_number"), J::Num(n.into())));
+        }
         if let Some(p) = sc.is_proxy {
             u.push((Cow::Borrowed("is_proxy"), J::Bool(p)));
         }

@@ -18,7 +18,8 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Number, Value};
 
-use crate::ocsf::Str;
+use crate::ocsf::write::WriteJson;
+use crate::ocsf::{Json, Str};
 
 /// A JSON value borrowing its strings from the input where it can.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -200,6 +201,19 @@ impl<'a> J<'a> {
                     .map(|(k, v)| (k.to_string(), v.to_value()))
                     .collect(),
             ),
+        }
+    }
+
+    /// The value as `json_t` data, written as JSON text once instead of
+    /// copied into a tree: the same JSON as [`J::to_value`] gives (keys in
+    /// byte order, the last of equal keys winning).
+    pub fn to_json(&self) -> Json {
+        let mut text = Vec::with_capacity(256);
+        // Writing into memory cannot fail, and the writer puts out UTF-8
+        // for UTF-8 input; should either ever break, the tree is the way.
+        match self.write_json(&mut text).map(|()| String::from_utf8(text)) {
+            Ok(Ok(t)) => Json::text(t),
+            _ => Json::Value(self.to_value()),
         }
     }
 
@@ -494,6 +508,24 @@ pub fn ip_of(s: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_text_is_what_the_tree_serialises_to() {
+        for rec in [
+            r#"{"signOnModeType":"SAML_2_0","b":{"z":1,"a":[true,null,"x"]},"a":-0.5e-7}"#,
+            r#"{"k":"first","k":"last","\u00e9t\u00e9":"caf\u00e9 \"q\" \n\t\u0001 /","n":18446744073709551615}"#,
+            r#"{"":{},"e":[],"big":1.7976931348623157e308,"i":-9007199254740993}"#,
+            r#"["top",{"level":[{"deep":{"deeper":"\ud83d\ude00"}}]}]"#,
+            r#""just text""#,
+            "12",
+        ] {
+            let j = J::parse(rec.as_bytes()).unwrap();
+            let Json::Text(text) = j.to_json() else {
+                panic!("{rec}: not written as text");
+            };
+            assert_eq!(&*text, serde_json::to_string(&j.to_value()).unwrap(), "{rec}");
+        }
+    }
 
     #[test]
     fn borrows_plain_strings_and_copies_escaped_ones() {

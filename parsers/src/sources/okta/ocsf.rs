@@ -698,7 +698,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                     ..Default::default()
                 };
                 if !t.detail_entry.is_empty() {
-                    policy.data = Some(t.detail_entry.to_value().into());
+                    policy.data = Some(t.detail_entry.to_json());
                 }
                 ev.policy = Some(Box::new(policy));
             }
@@ -823,8 +823,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                         name: s(&t.display_name).or_else(|| s(&t.alternate_id)),
                         uid: s(&t.id),
                         type_: s(&t.type_),
-                        data: (!t.detail_entry.is_empty())
-                            .then(|| t.detail_entry.to_value().into()),
+                        data: (!t.detail_entry.is_empty()).then(|| t.detail_entry.to_json()),
                         ..Default::default()
                     }
                 }
@@ -853,7 +852,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
                     name: s(&t.display_name).or_else(|| s(&t.alternate_id)),
                     uid: s(&t.id),
                     type_: s(&t.type_),
-                    data: (!t.detail_entry.is_empty()).then(|| t.detail_entry.to_value().into()),
+                    data: (!t.detail_entry.is_empty()).then(|| t.detail_entry.to_json()),
                     ..Default::default()
                 });
             }

@@ -523,7 +523,11 @@ mod tests {
             let Json::Text(text) = j.to_json() else {
                 panic!("{rec}: not written as text");
             };
-            assert_eq!(&*text, serde_json::to_string(&j.to_value()).unwrap(), "{rec}");
+            assert_eq!(
+                &*text,
+                serde_json::to_string(&j.to_value()).unwrap(),
+                "{rec}"
+            );
         }
     }
 

@@ -75,6 +75,59 @@ fn scan(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// An `i64` field's value, as serde_json reads it: a token with a
+/// fraction or an exponent is a float there, and so is `-0`, which an
+/// `i64` refuses, as it does a value out of range. `t` is a number token
+/// in JSON grammar.
+fn int(t: &str) -> Option<i64> {
+    if t == "-0" || t.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// An `f64` field's value, as serde_json reads it (`t` is a number token
+/// in JSON grammar). serde_json multiplies or divides the integer of the
+/// digits by a power of ten; when both are exact in an `f64` (at most 15
+/// digits, a power of at most 10^22) that one operation rounds correctly,
+/// as `str::parse` does, so the two agree. Other tokens go to serde_json
+/// itself, whose result can differ from the correctly rounded one.
+fn float(t: &str) -> Option<f64> {
+    let b = t.as_bytes();
+    let mut digits = 0u32;
+    let mut fraction = 0i32;
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let mut in_fraction = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                fraction += i32::from(in_fraction);
+            }
+            b'.' => in_fraction = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    let mut exp = 0i32;
+    if i < b.len() {
+        // An exponent: `e`/`E`, a sign, digits (short ones only).
+        let e = &t[i + 1..];
+        if e.len() > 4 {
+            return serde_json::from_str(t).ok();
+        }
+        exp = e.parse().ok()?;
+    }
+    if digits > 15 {
+        return serde_json::from_str(t).ok();
+    }
+    if (-22..=22).contains(&(exp - fraction)) {
+        t.parse().ok()
+    } else {
+        serde_json::from_str(t).ok()
+    }
+}
+
 /// The reader: `s` is the record, `i` the next byte to read.
 struct P<'a> {
     s: &'a str,
@@ -368,14 +421,14 @@ impl<'a> P<'a> {
         if self.null()? {
             return Some(None);
         }
-        Some(Some(serde_json::from_str(self.number()?).ok()?))
+        Some(Some(int(self.number()?)?))
     }
 
     fn opt_f64(&mut self) -> Option<Option<f64>> {
         if self.null()? {
             return Some(None);
         }
-        Some(Some(serde_json::from_str(self.number()?).ok()?))
+        Some(Some(float(self.number()?)?))
     }
 
     fn opt_bool(&mut self) -> Option<Option<bool>> {
@@ -779,6 +832,81 @@ impl<'a> P<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_as_serde_json_reads_them() {
+        // A fixed pseudo-random walk over number tokens of every shape the
+        // JSON grammar allows, near and past the edges of the quick paths.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut tokens: Vec<String> = [
+            "0",
+            "-0",
+            "-0.0",
+            "0.0",
+            "1e22",
+            "1e23",
+            "1e-22",
+            "1e-23",
+            "123456789012345",
+            "1234567890123456",
+            "-9007199254740993",
+            "9223372036854775807",
+            "9223372036854775808",
+            "1.7976931348623157e308",
+            "5e-324",
+            "2.2250738585072014e-308",
+            "0.1",
+            "0.30000000000000004",
+            "6.4541",
+            "-122.4194",
+            "1E+2",
+            "1e-0",
+            "1.5E+300",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        for _ in 0..100_000 {
+            let mut t = String::new();
+            if next(2) == 0 {
+                t.push('-');
+            }
+            let int_digits = 1 + next(12);
+            t.push(char::from(b'1' + next(9) as u8));
+            for _ in 1..int_digits {
+                t.push(char::from(b'0' + next(10) as u8));
+            }
+            if next(3) > 0 {
+                t.push('.');
+                for _ in 0..1 + next(10) {
+                    t.push(char::from(b'0' + next(10) as u8));
+                }
+            }
+            if next(4) == 0 {
+                t.push(['e', 'E'][next(2) as usize]);
+                match next(3) {
+                    0 => t.push('-'),
+                    1 => t.push('+'),
+                    _ => {}
+                }
+                t.push_str(&next(40).to_string());
+            }
+            tokens.push(t);
+        }
+        for t in &tokens {
+            let want: Option<f64> = serde_json::from_str(t).ok();
+            let got = float(t);
+            assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{t}");
+            let want: Option<i64> = serde_json::from_str(t).ok();
+            assert_eq!(int(t), want, "{t}");
+        }
+    }
 
     /// A record as the System Log API writes it.
     const REAL: &str = r#"{"actor":{"id":"00ujlTqxQjV3BxPioq0F","type":"User","alternateId":"olga.garcia902@example.com","displayName":"Olga Garcia","detail":null},"client":{"userAgent":{"rawUserAgent":"Okta Verify/9.12.0 (iPhone; iOS 17.4.1; Scale/3.00)","os":"iOS","browser":"UNKNOWN"},"zone":"null","device":"Mobile","id":null,"ipAddress":"91.16.17.61","geographicalContext":{"city":"Lagos","state":"Lagos","country":"Nigeria","postalCode":null,"geolocation":{"lat":6.4541,"lon":3.3947}}},"device":null,"authenticationContext":{"authenticationProvider":"OKTA_AUTHENTICATION_PROVIDER","credentialProvider":null,"credentialType":"OKTA_VERIFY","issuer":null,"interface":null,"authenticationStep":1,"rootSessionId":"idxngMvpYXIrGNN9MJGzHhpFt","externalSessionId":"102NDMBX0c27B9onYuwKsvejk"},"displayMessage":"Authentication of user via MFA","eventType":"user.authentication.auth_via_mfa","outcome":{"result":"SUCCESS","reason":null},"published":"2025-03-01T00:00:00.622Z","securityContext":{"asNumber":16509,"asOrg":"amazon","isp":"Amazon.com, Inc.","domain":"amazonaws.com","isProxy":false},"severity":"INFO","debugContext":{"debugData":{"requestId":"0qxbZoNyuHDjXx1mrmwp-aDUqOM","requestUri":"/idp/idx/challenge/answer","url":"/idp/idx/challenge/answer?","dtHash":"9c3808f76565dc3eca0aa181d1426d19594b5d90b2b4cb29e4650851e637c640","threatSuspected":"false","behaviors":"{New Geo-Location=NEGATIVE, New Device=NEGATIVE, New IP=NEGATIVE, New State=NEGATIVE, New Country=NEGATIVE, Velocity=NEGATIVE, New City=NEGATIVE}","risk":"{reasons=None, level=LOW}","factor":"OKTA_VERIFY_PUSH","factorIntent":"AUTHENTICATION"}},"legacyEventType":"core.user.factor.attempt_success","transaction":{"type":"WEB","id":"0qxbZoNyuHDjXx1mrmwp-aDUqOM","detail":{}},"uuid":"bd22f052-680d-4d2b-864c-b1972d4a39e8","version":"0","request":{"ipChain":[{"ip":"91.16.17.61","geographicalContext":{"city":"Lagos","state":"Lagos","country":"Nigeria","postalCode":null,"geolocation":{"lat":6.4541,"lon":3.3947}},"version":"V4","source":null}]},"target":[{"id":"mfe06gEnZ2uL1K3qhSa6","type":"AuthenticatorEnrollment","alternateId":"unknown","displayName":"Okta Verify","detailEntry":{"methodTypeUsed":"Okta Verify","methodUsedVerifiedProperties":"[POSSESSION, USER_PRESENCE]"}}]}"#;

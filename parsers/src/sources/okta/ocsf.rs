@@ -493,8 +493,20 @@ const DEBUG_MAPPED: &[&str] = &[
     "threatSuspected",
 ];
 
-/// Risk, behaviours and the rest of debugData.
-fn debug_data<'a>(c: &mut Common<'a>, dbg: &J<'a>) {
+/// The members of `unmapped.okta` that come from debugData.
+#[derive(Default)]
+struct DebugRest<'a> {
+    risk: Option<J<'a>>,
+    behaviors: Option<J<'a>>,
+    threat_suspected: Option<bool>,
+    /// debugData without what the mapping took.
+    rest: Option<J<'a>>,
+}
+
+/// Risk into the event; risk, behaviours and the rest of debugData for
+/// `unmapped.okta`.
+fn debug_data<'a>(c: &mut Common<'a>, dbg: &J<'a>) -> DebugRest<'a> {
+    let mut out = DebugRest::default();
     if let Some(risk) = dbg_str(dbg, "risk") {
         let m = sorted(braced_map(&risk));
         if let Some(level) = member(&m, "level").and_then(J::str) {
@@ -506,19 +518,14 @@ fn debug_data<'a>(c: &mut Common<'a>, dbg: &J<'a>) {
         if let Some(J::Str(reasons)) = member(&m, "reasons") {
             c.ev.risk_details = Some(reasons.clone());
         }
-        c.unmapped.push((Cow::Borrowed("risk"), J::Obj(m)));
+        out.risk = Some(J::Obj(m));
     }
     if let Some(b) = dbg_str(dbg, "behaviors") {
-        c.unmapped
-            .push((Cow::Borrowed("behaviors"), J::Obj(sorted(braced_map(&b)))));
+        out.behaviors = Some(J::Obj(sorted(braced_map(&b))));
     }
-    if let Some(t) = dbg.get("threatSuspected").bool() {
-        c.unmapped
-            .push((Cow::Borrowed("threat_suspected"), J::Bool(t)));
-    }
-    if let Some(rest) = dbg.without(DEBUG_MAPPED) {
-        c.unmapped.push((Cow::Borrowed("debug_data"), rest));
-    }
+    out.threat_suspected = dbg.get("threatSuspected").bool();
+    out.rest = dbg.without(DEBUG_MAPPED);
+    out
 }
 
 fn session<'a>(e: &LogEvent<'a>) -> Option<Session<'a>> {
@@ -874,11 +881,11 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
         c.ev.device = Some(Box::new(d));
         c.ev.meta().profiles.push(Cow::Borrowed("host"));
     }
-    debug_data(&mut c, dbg);
+    let dbg_rest = debug_data(&mut c, dbg);
     if c.ev.risk_level_id.is_some() || c.ev.risk_details.is_some() || c.ev.policy.is_some() {
         c.ev.meta().profiles.push(Cow::Borrowed("security_control"));
     }
-    leftovers(&mut c, e, targets, &used);
+    leftovers(&mut c, e, dbg_rest, targets, &used);
     if opts.raw_data {
         c.ev.raw_data = Some(String::from_utf8_lossy(record));
     }
@@ -910,20 +917,33 @@ fn privileges<'a>(dbg: &J<'a>, targets: &[Principal<'a>], used: &mut [bool]) -> 
     out
 }
 
-/// Vendor fields no OCSF attribute took.
-fn leftovers<'a>(c: &mut Common<'a>, e: &LogEvent<'a>, targets: &[Principal<'a>], used: &[bool]) {
+/// Vendor fields no OCSF attribute took, as `unmapped.okta`. They are
+/// pushed in key order, so [`finish`] finds them sorted.
+fn leftovers<'a>(
+    c: &mut Common<'a>,
+    e: &LogEvent<'a>,
+    dbg: DebugRest<'a>,
+    targets: &[Principal<'a>],
+    used: &[bool],
+) {
     let u = &mut c.unmapped;
     let text = |u: &mut Members<'a>, key: &'static str, v: &Option<Text<'a>>| {
         if let Some(v) = s(v) {
             u.push((Cow::Borrowed(key), J::Str(v)));
         }
     };
-    text(u, "legacy_event_type", &e.legacy_event_type);
-    if let Some(t) = &e.transaction {
-        text(u, "transaction_type", &t.type_);
-        if !t.detail.is_empty() {
-            u.push((Cow::Borrowed("transaction_detail"), t.detail.clone()));
+    let member = |u: &mut Members<'a>, key: &'static str, v: Option<J<'a>>| {
+        if let Some(v) = v {
+            u.push((Cow::Borrowed(key), v));
         }
+    };
+    let sc = e.security_context.as_ref();
+    let client = e.client.as_ref();
+    if let Some(n) = sc
+        .and_then(|sc| sc.as_number)
+        .filter(|&n| !AutonomousSystem::fits(n))
+    {
+        u.push((Cow::Borrowed("as_number"), J::Num(n.into())));
     }
     if let Some(a) = &e.authentication_context {
         let mut m = Vec::new();
@@ -942,27 +962,26 @@ fn leftovers<'a>(c: &mut Common<'a>, e: &LogEvent<'a>, targets: &[Principal<'a>]
             u.push((Cow::Borrowed("authentication_context"), J::Obj(m)));
         }
     }
-    if let Some(sc) = &e.security_context {
-        if let Some(n) = sc.as_number.filter(|&n| !AutonomousSystem::fits(n)) {
-            u.push((Cow::Borrowed("as_number"), J::Num(n.into())));
-        }
-        if let Some(p) = sc.is_proxy {
-            u.push((Cow::Borrowed("is_proxy"), J::Bool(p)));
-        }
-        text(u, "client_domain", &sc.domain);
+    member(u, "behaviors", dbg.behaviors);
+    if let Some(ua) = client.and_then(|c| c.user_agent.as_ref()) {
+        text(u, "browser", &ua.browser);
     }
-    if let Some(c) = &e.client {
-        if let Some(ua) = &c.user_agent {
-            text(u, "browser", &ua.browser);
-        }
+    if let Some(c) = client {
         text(u, "client_device", &c.device);
     }
-    if let Some(rest) = e
-        .device
-        .without(&["id", "name", "os_platform", "os_version", "managed"])
-    {
-        u.push((Cow::Borrowed("device"), rest));
+    if let Some(sc) = sc {
+        text(u, "client_domain", &sc.domain);
     }
+    member(u, "debug_data", dbg.rest);
+    member(
+        u,
+        "device",
+        e.device
+            .without(&["id", "name", "os_platform", "os_version", "managed"]),
+    );
+    member(u, "is_proxy", sc.and_then(|sc| sc.is_proxy).map(J::Bool));
+    text(u, "legacy_event_type", &e.legacy_event_type);
+    member(u, "risk", dbg.risk);
     let rest: Vec<J<'a>> = targets
         .iter()
         .zip(used)
@@ -982,10 +1001,23 @@ fn leftovers<'a>(c: &mut Common<'a>, e: &LogEvent<'a>, targets: &[Principal<'a>]
     if !rest.is_empty() {
         u.push((Cow::Borrowed("target"), J::Arr(rest)));
     }
+    member(u, "threat_suspected", dbg.threat_suspected.map(J::Bool));
+    if let Some(t) = &e.transaction {
+        if !t.detail.is_empty() {
+            u.push((Cow::Borrowed("transaction_detail"), t.detail.clone()));
+        }
+        text(u, "transaction_type", &t.type_);
+    }
 }
 
 fn finish(mut c: Common<'_>, fallback: bool) -> Event<'_> {
     let okta = std::mem::take(&mut c.unmapped);
+    // Sorted for sure, but cheaply when the members came in key order.
+    debug_assert!(
+        okta.windows(2).all(|w| key_cmp(&w[0].0, &w[1].0).is_le()),
+        "unmapped.okta members out of order: {:?}",
+        okta.iter().map(|m| &m.0).collect::<Vec<_>>()
+    );
     if !okta.is_empty() {
         c.ev.unmapped_put("okta", J::Obj(sorted(okta)));
     }

@@ -1115,6 +1115,12 @@ mod tests {
             "{=v, k=, ,, x}",
             "{ p = q , r=s}",
             "k=v",
+            "{x, a=1, , , b=2, }",
+            "{ä=ö, \u{a0}k\u{a0}=\u{2003}v , é=,, ,}",
+            "{New Geo-Location=NEGATIVE, New Device=POSITIVE, New IP=NEGATIVE, Velocity=NEGATIVE}",
+            "{,=, =,}",
+            "{}}",
+            "",
         ] {
             let want: Vec<(String, String)> = {
                 let inner = text.trim().trim_start_matches('{').trim_end_matches('}');

@@ -219,10 +219,10 @@ pub struct JsonFramer {
 }
 
 /// Records are copied out of the read buffer into blocks of this size...
-const RECORD_BLOCK: usize = 256 * 1024;
+const RECORD_BLOCK: usize = 64 * 1024;
 /// ...and a few full ones are kept for reuse: records are dropped as soon
-/// as their chunk is parsed.
-const RECORD_SPENT: usize = 4;
+/// as their chunk (up to 256 KiB of input) is parsed.
+const RECORD_SPENT: usize = 8;
 
 impl JsonFramer {
     /// A framer whose next byte is at `start`, in the framing context

@@ -249,7 +249,8 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
         location: ms::location(r.get("location")).map(Box::new),
         ..Default::default()
     };
-    ep.autonomous_system = AutonomousSystem::of(r.get("autonomousSystemNumber").i64(), None);
+    let asn = r.get("autonomousSystemNumber").i64();
+    ep.autonomous_system = AutonomousSystem::of(asn, None);
     let dd = r.get("deviceDetail");
     let dev = device(dd);
     if dev.is_none() {
@@ -406,11 +407,7 @@ fn sign_in<'a>(r: &Rec<'_, 'a>, category: Option<Str<'a>>, opts: &Options) -> Ev
     if let Some(d) = device_rest {
         rest.insert("deviceDetail".into(), d);
     }
-    if let Some(n) = r
-        .get("autonomousSystemNumber")
-        .i64()
-        .filter(|&n| !AutonomousSystem::fits(n))
-    {
+    if let Some(n) = asn.filter(|&n| !AutonomousSystem::fits(n)) {
         rest.insert("autonomousSystemNumber".into(), n.into());
     }
     // A guest's home tenant differs from the tenant signed in to (which is

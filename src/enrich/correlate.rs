@@ -167,7 +167,7 @@ impl std::fmt::Display for Uid {
 
 impl Serialize for Uid {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(self.text(&mut [0; uuid::fmt::Hyphenated::LENGTH]))
     }
 }
 
@@ -365,16 +365,18 @@ impl<K: Hash + Eq + Copy, V: Default> GenMap<K, V> {
 
     /// The value of `k`, created (or moved back to the young generation).
     pub fn entry(&mut self, k: K) -> &mut V {
-        if !self.young.contains_key(&k) {
+        // A full young generation turns old before a new key comes in; a
+        // key already young is found with one probe.
+        if self.young.len() >= self.cap / 2 && !self.young.contains_key(&k) {
             let v = self.old.remove(&k).unwrap_or_default();
-            if self.young.len() >= self.cap / 2 {
-                self.old = std::mem::take(&mut self.young);
-            }
-            self.young.insert(k, v);
+            self.old = std::mem::take(&mut self.young);
+            return self.young.entry(k).or_insert(v);
         }
-        match self.young.get_mut(&k) {
-            Some(v) => v,
-            None => unreachable!("inserted above"),
+        match self.young.entry(k) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.old.remove(&k).unwrap_or_default())
+            }
         }
     }
 
@@ -397,7 +399,9 @@ impl<K: Hash + Eq + Copy, V: Default> GenMap<K, V> {
 #[derive(Debug)]
 pub struct Correlator {
     cfg: CorrelationConfig,
-    entities: GenMap<u128, EntityState>,
+    /// Boxed: the map's table then holds a pointer per slot rather than
+    /// the whole state, and a table is mostly free slots.
+    entities: GenMap<u128, Box<EntityState>>,
     ips: GenMap<u64, SprayState>,
     max_time: i64,
     ip_hasher: foldhash::fast::FixedState,
@@ -421,8 +425,22 @@ struct Snapshot {
 struct SnapshotRef<'a> {
     version: &'a str,
     max_time: i64,
-    entities: Vec<(String, &'a EntityState)>,
+    entities: Vec<(EntityKey, &'a EntityState)>,
     ips: Vec<(u64, &'a SprayState)>,
+}
+
+/// An entity id as the snapshot spells it: its hyphenated UUID.
+struct EntityKey(u128);
+
+impl Serialize for EntityKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+        s.serialize_str(
+            uuid::Uuid::from_u128(self.0)
+                .hyphenated()
+                .encode_lower(&mut buf),
+        )
+    }
 }
 
 /// The snapshot layout this build writes.
@@ -705,7 +723,7 @@ impl Correlator {
             entities: self
                 .entities
                 .iter()
-                .map(|(k, v)| (uuid::Uuid::from_u128(*k).to_string(), v))
+                .map(|(k, v)| (EntityKey(*k), &**v))
                 .collect(),
             ips: self.ips.iter().map(|(k, v)| (*k, v)).collect(),
         };
@@ -714,7 +732,7 @@ impl Correlator {
         }
         let tmp = path.with_extension("json.tmp");
         {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            let mut f = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(&tmp)?);
             serde_json::to_writer(&mut f, &snap)?;
             f.flush()?;
             f.get_ref().sync_all()?;
@@ -758,7 +776,7 @@ impl Correlator {
                         *country = shared_country(&mut c.countries, &country.0);
                     }
                     if let Ok(id) = uuid::Uuid::parse_str(&k) {
-                        *c.entities.entry(id.as_u128()) = v;
+                        **c.entities.entry(id.as_u128()) = v;
                     }
                 }
                 for (k, v) in ips {

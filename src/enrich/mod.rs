@@ -36,7 +36,7 @@ use uuid::Uuid;
 use canon::Canon;
 use correlate::{CorrelationConfig, Correlator, Hit, Obs, Profile};
 use entity::{Kind, Principal, Role};
-use identity_map::{IdentityMap, MapHandle};
+use identity_map::{Identity, IdentityMap, MapHandle};
 use tags::{Tag, TagCtx, TagSet};
 
 /// The checked `[enrich]` settings.
@@ -144,6 +144,7 @@ impl Shared {
             map: self.map.current(),
             generation: self.map.generation(),
             cache: Default::default(),
+            spellings: Default::default(),
             hits: Vec::new(),
             memo: Default::default(),
             scratch: Vec::with_capacity(512),
@@ -210,32 +211,78 @@ impl Shared {
 #[derive(Debug)]
 struct Resolved {
     id: u128,
-    label: String,
     kind: Kind,
     profile: Profile,
-    /// The canonical key (the directory's id when it knows the entity).
-    canonical: Box<str>,
-    privileged: bool,
-    executive: bool,
-    department: Option<Box<str>>,
-    /// The identity map knows the entity.
-    known: bool,
+    /// The first member of its `data`: `{"canonical":"..."`. The canonical
+    /// key is the directory's id when it knows the entity.
+    head: Box<str>,
+    /// The members of its `data` that do not depend on the event, from
+    /// `,"department":...` (when known) to `,"privileged":...`.
+    fixed: Box<str>,
 }
 
 impl Resolved {
+    fn new(
+        id: Uuid,
+        kind: Kind,
+        profile: Profile,
+        canonical: &str,
+        ident: Option<&Identity>,
+    ) -> Self {
+        let mut o = Vec::with_capacity(256);
+        o.put_u8(b'{');
+        o.put_key_str(true, b"\"canonical\":", canonical);
+        let head = text(&o);
+        o.clear();
+        if let Some(d) = ident.and_then(|i| i.department.as_deref()) {
+            o.put_key_str(false, b"\"department\":", d);
+        }
+        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+        o.put_key_str(
+            false,
+            b"\"entity_id\":",
+            id.hyphenated().encode_lower(&mut buf),
+        );
+        let (privileged, executive) = ident.map_or((false, false), |i| (i.privileged, i.executive));
+        o.put_key(false, b"\"executive\":");
+        write_plain(&executive, &mut o);
+        o.put_key_str(false, b"\"kind\":", kind.as_str());
+        o.put_key(false, b"\"known\":");
+        write_plain(&ident.is_some(), &mut o);
+        o.put_key(false, b"\"privileged\":");
+        write_plain(&privileged, &mut o);
+        Resolved {
+            id: id.as_u128(),
+            kind,
+            profile,
+            head,
+            fixed: text(&o),
+        }
+    }
+
+    /// Its label on events: `entity:<entity_id>`.
+    fn label(&self) -> String {
+        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+        let id = Uuid::from_u128(self.id).hyphenated();
+        let mut l = String::with_capacity(LABEL_PREFIX.len() + buf.len());
+        l.push_str(LABEL_PREFIX);
+        l.push_str(id.encode_lower(&mut buf));
+        l
+    }
+
     /// This entity's `enrichments[].data` in one event, as JSON text: its
-    /// own members (`entity_id`, `kind`, `canonical`, `privileged`,
-    /// `executive`, `department` when known, `known`), its `role` in the
+    /// own members (`canonical`, `department` when known, `entity_id`,
+    /// `executive`, `kind`, `known`, `privileged`), its `role` in the
     /// event, and there its `risk` tags and `correlations` (each naming the
     /// rule's tag and the other event). Members in key order, as a
-    /// `serde_json::Map` holds them; written per event rather than kept, so
-    /// a cache of thousands of entities holds only the fields.
+    /// `serde_json::Map` holds them. The members that are the entity's own
+    /// are written once, when it is resolved; a cache of thousands of
+    /// entities holds them as two strings.
     ///
     /// `o` is scratch space; the text is copied out at its exact length.
     fn data(&self, role: Role, tags: &TagSet, hits: &[&Hit], o: &mut Vec<u8>) -> Json {
         o.clear();
-        o.put_u8(b'{');
-        o.put_key_str(true, b"\"canonical\":", &self.canonical);
+        o.put(self.head.as_bytes());
         if !hits.is_empty() {
             o.put(b",\"correlations\":[");
             for (i, h) in hits.iter().enumerate() {
@@ -253,23 +300,7 @@ impl Resolved {
             }
             o.put_u8(b']');
         }
-        if let Some(d) = &self.department {
-            o.put_key_str(false, b"\"department\":", d);
-        }
-        let id = Uuid::from_u128(self.id);
-        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
-        o.put_key_str(
-            false,
-            b"\"entity_id\":",
-            id.hyphenated().encode_lower(&mut buf),
-        );
-        o.put_key(false, b"\"executive\":");
-        write_plain(&self.executive, o);
-        o.put_key_str(false, b"\"kind\":", self.kind.as_str());
-        o.put_key(false, b"\"known\":");
-        write_plain(&self.known, o);
-        o.put_key(false, b"\"privileged\":");
-        write_plain(&self.privileged, o);
+        o.put(self.fixed.as_bytes());
         if !tags.is_empty() {
             o.put(b",\"risk\":[");
             for (i, t) in tags.iter().enumerate() {
@@ -282,10 +313,17 @@ impl Resolved {
         }
         o.put_key_str(false, b"\"role\":", role.as_str());
         o.put_u8(b'}');
-        // Every piece above is a JSON literal or went through `put_str`,
-        // which writes valid UTF-8 for valid UTF-8 input.
-        Json::text(String::from(std::str::from_utf8(o).unwrap_or("{}")))
+        Json::text(text(o).into_string())
     }
+}
+
+/// What an entity's label starts with.
+const LABEL_PREFIX: &str = "entity:";
+
+/// Scratch bytes as text. Every piece written above is a JSON literal or
+/// went through `put_str`, which writes valid UTF-8 for valid UTF-8 input.
+fn text(o: &[u8]) -> Box<str> {
+    Box::from(std::str::from_utf8(o).unwrap_or("{}"))
 }
 
 /// Numbers and booleans cannot fail to write.
@@ -304,6 +342,11 @@ pub struct Enricher {
     map: Arc<IdentityMap>,
     generation: u64,
     cache: [Cache; 4],
+    /// Spellings as they appear in events → what they resolved to, by
+    /// kind and by whether the spelling is only lower-cased (devices,
+    /// application ids) or canonicalised as an address: a spelling seen
+    /// before skips [`Canon::address`].
+    spellings: [Cache; 8],
     hits: Vec<Hit>,
     memo: std::cell::RefCell<tags::SenderMemo>,
     /// Where each entity's `data` is written before it is copied out.
@@ -325,10 +368,15 @@ impl Enricher {
 
     fn resolve(&mut self, p: &Principal<'_>) -> Option<Arc<Resolved>> {
         let canon = &self.shared.canon;
+        let lower_only = p.hint == Kind::Device || p.path == "actor.app_uid";
+        let memo = p.hint.index() * 2 + usize::from(lower_only);
         // A spelling the directory knows wins; otherwise the first one.
-        let mut first: Option<Cow<'_, str>> = None;
+        let mut first: Option<(Cow<'_, str>, &str)> = None;
         for k in p.keys.iter().flatten() {
-            let key = if p.hint == Kind::Device || p.path == "actor.app_uid" {
+            if let Some(r) = self.spellings[memo].get(k.as_ref()) {
+                return Some(r.clone());
+            }
+            let key = if lower_only {
                 lower(k)
             } else {
                 match canon.address(k) {
@@ -338,16 +386,34 @@ impl Enricher {
             };
             let slot = &self.cache[p.hint.index()];
             if let Some(r) = slot.get(key.as_ref()) {
-                return Some(r.clone());
+                let r = r.clone();
+                self.remember(memo, k, &r);
+                return Some(r);
             }
             if self.map.get(&key).is_some() {
-                return Some(self.insert(p.hint, key));
+                let r = self.insert(p.hint, key);
+                self.remember(memo, k, &r);
+                return Some(r);
             }
             if first.is_none() {
-                first = Some(key);
+                first = Some((key, k));
             }
         }
-        first.map(|k| self.insert(p.hint, k))
+        let (key, k) = first?;
+        let r = self.insert(p.hint, key);
+        self.remember(memo, k, &r);
+        Some(r)
+    }
+
+    /// Note that the spelling `k` resolved to `r` by the keys of `memo`.
+    /// It did so through `r`'s entry in [`Enricher::cache`], so it keeps
+    /// doing so while that entry lives: the two are cleared together.
+    fn remember(&mut self, memo: usize, k: &str, r: &Arc<Resolved>) {
+        let m = &mut self.spellings[memo];
+        if m.len() >= CACHE_CAP {
+            m.clear();
+        }
+        m.insert(k.to_owned(), r.clone());
     }
 
     fn insert(&mut self, hint: Kind, key: Cow<'_, str>) -> Arc<Resolved> {
@@ -365,20 +431,13 @@ impl Enricher {
             _ if executive => Profile::Executive,
             _ => Profile::Standard,
         };
-        let r = Arc::new(Resolved {
-            id: id.as_u128(),
-            label: format!("entity:{id}"),
-            kind,
-            profile,
-            canonical: canonical.into(),
-            privileged,
-            executive,
-            department: ident.and_then(|i| i.department.as_deref()).map(Box::from),
-            known: ident.is_some(),
-        });
+        let r = Arc::new(Resolved::new(id, kind, profile, canonical, ident));
         let slot = &mut self.cache[hint.index()];
         if slot.len() >= CACHE_CAP {
             slot.clear();
+            for m in &mut self.spellings {
+                m.clear();
+            }
         }
         slot.insert(key.into_owned(), r.clone());
         r
@@ -393,7 +452,7 @@ impl Enricher {
         if gen != self.generation {
             self.map = self.shared.map.current();
             self.generation = gen;
-            for c in &mut self.cache {
+            for c in self.cache.iter_mut().chain(&mut self.spellings) {
                 c.clear();
             }
             // Executives may have changed; sender verdicts do not depend on
@@ -546,11 +605,15 @@ impl Enricher {
         }
         let meta = ev.meta();
         for n in &named {
-            meta.labels.push(Cow::Owned(n.r.label.clone()));
+            meta.labels.push(Cow::Owned(n.r.label()));
         }
         for t in event_tags.iter() {
             meta.labels.push(Cow::Borrowed(t.info().label));
         }
+        // At its exact size: `Enrichment` is large, and four of them (the
+        // first step of a growing `Vec`) would be a request past malloc's
+        // small bins, which makes it consolidate its free lists.
+        ev.enrichments.reserve_exact(named.len());
         for n in named {
             let hits: Vec<&Hit> = n.hits.iter().map(|&i| &self.hits[i]).collect();
             let data = n.r.data(n.p.role, &n.tags, &hits, &mut self.scratch);

@@ -775,6 +775,47 @@ fn five_spellings_one_entity() {
 }
 
 #[test]
+fn remembered_spellings_resolve_as_the_keys_do() {
+    // Users named by several keys at once, in mixed spellings, some known
+    // to the directory by a later key only; devices and applications by
+    // lower-cased ids. An enricher that remembers spellings must name the
+    // same entities as one that works every key out each time.
+    let users = [
+        json!({"name": "Jane.Doe@Corp.Example", "uid": "00u1jane"}),
+        json!({"email_addr": "nobody@elsewhere.test", "name": "CORP\\jdoe"}),
+        json!({"name": "JDoe@corp.example"}),
+        json!({"email_addr": "x@partner.test", "uid": "00u1jane"}),
+        json!({"name": "x@Partner.test", "uid_alt": "bob@corp.example"}),
+        json!({"name": "svc-backup", "type_id": 3}),
+        json!({"name": "CORP\\svc-backup", "type_id": 3}),
+        json!({"uid": "00uNOBODY"}),
+    ];
+    let mut events = Vec::new();
+    for round in 0..3 {
+        for (i, u) in users.iter().enumerate() {
+            let actor = &users[(i + round + 1) % users.len()];
+            events.push(
+                json!({"class_uid": 3002, "activity_id": 1, "time": T0 + i as i64,
+                "user": u, "actor": {"user": actor, "app_uid": "App-ID-7", "app_name": "Mail"},
+                "device": {"uid": "LAPTOP-7", "hostname": "laptop-7"}}),
+            );
+        }
+    }
+    let mut remembering = harness();
+    let mut forgetting = harness();
+    for ev in events {
+        let a = remembering.run(ev.clone());
+        for m in &mut forgetting.enricher.spellings {
+            m.clear();
+        }
+        let b = forgetting.run(ev);
+        assert_eq!(entity_ids(&a), entity_ids(&b), "{a}");
+        assert_eq!(a, b);
+    }
+    assert!(remembering.enricher.spellings.iter().any(|m| !m.is_empty()));
+}
+
+#[test]
 fn output_contract() {
     let mut h = harness();
     let ev = h.run(mail(
@@ -866,28 +907,28 @@ fn correlation_state_survives_a_restart() {
 
 #[test]
 fn entity_data_text_is_what_a_serde_json_map_of_it_writes() {
-    let dept = Resolved {
-        id: 0x0123_4567_89ab_cdef_0123_4567_89ab_cdef,
-        label: String::new(),
+    let boss = identity_map::Identity {
+        id: "ann \"the\" admin@example.com".into(),
         kind: Kind::User,
-        profile: Profile::Executive,
-        canonical: "ann \"the\" admin@example.com".into(),
         privileged: true,
         executive: true,
         department: Some("Finance\\Ops".into()),
-        known: true,
+        display_name: "Ann".into(),
     };
-    let plain = Resolved {
-        id: 7,
-        label: String::new(),
-        kind: Kind::Device,
-        profile: Profile::Standard,
-        canonical: "laptop-7".into(),
-        privileged: false,
-        executive: false,
-        department: None,
-        known: false,
-    };
+    let dept = Resolved::new(
+        Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+        Kind::User,
+        Profile::Executive,
+        &boss.id,
+        Some(&boss),
+    );
+    let plain = Resolved::new(
+        Uuid::from_u128(7),
+        Kind::Device,
+        Profile::Standard,
+        "laptop-7",
+        None,
+    );
     let hit = |tag, uid: Option<&str>| Hit {
         tag,
         entity: 1,
@@ -927,6 +968,23 @@ fn entity_data_text_is_what_a_serde_json_map_of_it_writes() {
                 "{text}"
             );
             assert_eq!(tree["role"], role.as_str());
+            assert_eq!(
+                r.label(),
+                format!("entity:{}", tree["entity_id"].as_str().unwrap())
+            );
+            let known = std::ptr::eq(r, &dept);
+            assert_eq!(tree["known"], known);
+            assert_eq!(tree["privileged"], known);
+            assert_eq!(tree["executive"], known);
+            assert_eq!(tree["kind"], if known { "user" } else { "device" });
+            assert_eq!(
+                tree["canonical"],
+                if known { boss.id.as_str() } else { "laptop-7" }
+            );
+            assert_eq!(
+                tree.get("department"),
+                known.then(|| json!("Finance\\Ops")).as_ref()
+            );
             assert_eq!(tree.get("risk").is_some(), !tags.is_empty());
             assert_eq!(
                 tree.get("correlations")

@@ -425,22 +425,8 @@ struct Snapshot {
 struct SnapshotRef<'a> {
     version: &'a str,
     max_time: i64,
-    entities: Vec<(EntityKey, &'a EntityState)>,
+    entities: Vec<(Uid, &'a EntityState)>,
     ips: Vec<(u64, &'a SprayState)>,
-}
-
-/// An entity id as the snapshot spells it: its hyphenated UUID.
-struct EntityKey(u128);
-
-impl Serialize for EntityKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
-        s.serialize_str(
-            uuid::Uuid::from_u128(self.0)
-                .hyphenated()
-                .encode_lower(&mut buf),
-        )
-    }
 }
 
 /// The snapshot layout this build writes.
@@ -723,7 +709,7 @@ impl Correlator {
             entities: self
                 .entities
                 .iter()
-                .map(|(k, v)| (EntityKey(*k), &**v))
+                .map(|(k, v)| (Uid::Uuid(uuid::Uuid::from_u128(*k).into_bytes()), &**v))
                 .collect(),
             ips: self.ips.iter().map(|(k, v)| (*k, v)).collect(),
         };

@@ -292,43 +292,217 @@ struct Geo {
     uid: Option<Uid>,
 }
 
-/// Ring capacities (fixed: an entity's state never grows past them).
-const PHISH: usize = 4;
-const SENSITIVE: usize = 8;
-const DENIALS: usize = 16;
-const APPROVALS: usize = 4;
-const FAILURES: usize = 32;
-const SUCCESSES: usize = 4;
+/// The rings of [`Ref`]s each entity keeps, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum R {
+    /// Malicious messages it received or sent.
+    Phish,
+    /// Sign-ins and sensitive acts (after a phish, they are the risk).
+    Sensitive,
+    /// MFA pushes it denied.
+    Denials,
+    /// MFA pushes it approved.
+    Approvals,
+    /// Failed sign-ins.
+    Failures,
+    /// Successful sign-ins.
+    Successes,
+    /// Risky sign-ins.
+    Risky,
+    /// Forwarding rules and consents.
+    Persistence,
+}
+
+impl R {
+    /// In the order they lie in [`Rings`] and in the snapshot.
+    const ALL: [R; 8] = [
+        R::Phish,
+        R::Sensitive,
+        R::Denials,
+        R::Approvals,
+        R::Failures,
+        R::Successes,
+        R::Risky,
+        R::Persistence,
+    ];
+
+    /// Capacity (fixed: an entity's state never grows past it).
+    const fn cap(self) -> usize {
+        match self {
+            R::Phish => 4,
+            R::Sensitive => 8,
+            R::Denials => 16,
+            R::Approvals => 4,
+            R::Failures => 32,
+            R::Successes => 4,
+            R::Risky => 4,
+            R::Persistence => 4,
+        }
+    }
+}
+
 const COUNTRIES: usize = 16;
 const GEOS: usize = 4;
-const RISKY: usize = 4;
-const PERSIST: usize = 4;
 const SPRAY_ENTRIES: usize = 64;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// An entity's rings of [`Ref`]s in one buffer: ring `r` is the
+/// `lens[r]` items after those of the rings before it. One event reads
+/// and writes several rings of one entity; lying together, they are one
+/// allocation and a few neighbouring cache lines rather than one of each
+/// per ring.
+#[derive(Debug, Clone, Default)]
+struct Rings {
+    items: Vec<Ref>,
+    lens: [u8; 8],
+}
+
+impl Rings {
+    fn span(&self, r: R) -> std::ops::Range<usize> {
+        let i = r as usize;
+        let start = self.lens[..i]
+            .iter()
+            .map(|&l| usize::from(l))
+            .sum::<usize>();
+        start..start + usize::from(self.lens[i])
+    }
+
+    fn get(&self, r: R) -> &[Ref] {
+        &self.items[self.span(r)]
+    }
+
+    fn get_mut(&mut self, r: R) -> &mut [Ref] {
+        let s = self.span(r);
+        &mut self.items[s]
+    }
+
+    /// Append to `r`, dropping its oldest item when it is full.
+    fn push(&mut self, r: R, v: Ref) {
+        let s = self.span(r);
+        if s.len() >= r.cap() {
+            let ring = &mut self.items[s];
+            ring.rotate_left(1);
+            if let Some(last) = ring.last_mut() {
+                *last = v;
+            }
+        } else {
+            self.items.insert(s.end, v);
+            self.lens[r as usize] += 1;
+        }
+    }
+
+    /// Drop the items of `r` older than `horizon`.
+    fn prune(&mut self, r: R, horizon: i64) {
+        let s = self.span(r);
+        let mut kept = s.start;
+        for i in s.clone() {
+            if self.items[i].time >= horizon {
+                self.items.swap(kept, i);
+                kept += 1;
+            }
+        }
+        if kept < s.end {
+            self.items.drain(kept..s.end);
+            self.lens[r as usize] = (kept - s.start) as u8;
+        }
+    }
+
+    /// Items of `r` from `from` to `to` (event time, inclusive).
+    fn count(&self, r: R, from: i64, to: i64) -> usize {
+        self.get(r)
+            .iter()
+            .filter(|x| x.time >= from && x.time <= to)
+            .count()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 struct EntityState {
-    #[serde(default)]
-    phish: VecDeque<Ref>,
-    #[serde(default)]
-    sensitive: VecDeque<Ref>,
-    #[serde(default)]
-    denials: VecDeque<Ref>,
-    #[serde(default)]
-    approvals: VecDeque<Ref>,
-    #[serde(default)]
-    failures: VecDeque<Ref>,
-    #[serde(default)]
-    successes: VecDeque<Ref>,
-    #[serde(default)]
-    countries: VecDeque<Country>,
-    #[serde(default)]
-    geos: VecDeque<Geo>,
-    #[serde(default)]
-    risky: VecDeque<Ref>,
-    #[serde(default)]
-    persistence: VecDeque<Ref>,
-    #[serde(default)]
+    rings: Rings,
+    countries: Vec<Country>,
+    geos: Vec<Geo>,
     burst_at: Option<i64>,
+}
+
+/// The snapshot's form of an [`EntityState`]: a list per ring.
+impl Serialize for EntityState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let g = |r| self.rings.get(r);
+        let mut m = s.serialize_struct("EntityState", 11)?;
+        m.serialize_field("phish", g(R::Phish))?;
+        m.serialize_field("sensitive", g(R::Sensitive))?;
+        m.serialize_field("denials", g(R::Denials))?;
+        m.serialize_field("approvals", g(R::Approvals))?;
+        m.serialize_field("failures", g(R::Failures))?;
+        m.serialize_field("successes", g(R::Successes))?;
+        m.serialize_field("countries", &self.countries)?;
+        m.serialize_field("geos", &self.geos)?;
+        m.serialize_field("risky", g(R::Risky))?;
+        m.serialize_field("persistence", g(R::Persistence))?;
+        m.serialize_field("burst_at", &self.burst_at)?;
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for EntityState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Lists {
+            #[serde(default)]
+            phish: Vec<Ref>,
+            #[serde(default)]
+            sensitive: Vec<Ref>,
+            #[serde(default)]
+            denials: Vec<Ref>,
+            #[serde(default)]
+            approvals: Vec<Ref>,
+            #[serde(default)]
+            failures: Vec<Ref>,
+            #[serde(default)]
+            successes: Vec<Ref>,
+            #[serde(default)]
+            countries: Vec<Country>,
+            #[serde(default)]
+            geos: Vec<Geo>,
+            #[serde(default)]
+            risky: Vec<Ref>,
+            #[serde(default)]
+            persistence: Vec<Ref>,
+            #[serde(default)]
+            burst_at: Option<i64>,
+        }
+        let l = Lists::deserialize(d)?;
+        let mut st = EntityState {
+            countries: newest(l.countries, COUNTRIES),
+            geos: newest(l.geos, GEOS),
+            burst_at: l.burst_at,
+            ..Default::default()
+        };
+        let lists = [
+            l.phish,
+            l.sensitive,
+            l.denials,
+            l.approvals,
+            l.failures,
+            l.successes,
+            l.risky,
+            l.persistence,
+        ];
+        for (r, list) in R::ALL.into_iter().zip(lists) {
+            for x in newest(list, r.cap()) {
+                st.rings.push(r, x);
+            }
+        }
+        Ok(st)
+    }
+}
+
+/// The last `cap` items of `v` (a snapshot written with larger rings).
+fn newest<T>(mut v: Vec<T>, cap: usize) -> Vec<T> {
+    if v.len() > cap {
+        v.drain(..v.len() - cap);
+    }
+    v
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -337,11 +511,12 @@ struct SprayState {
     fired_at: Option<i64>,
 }
 
-fn push<T>(q: &mut VecDeque<T>, cap: usize, v: T) {
+/// Append to a ring of `cap` items kept as a `Vec`, oldest first.
+fn push<T>(q: &mut Vec<T>, cap: usize, v: T) {
     if q.len() >= cap {
-        q.pop_front();
+        q.remove(0);
     }
-    q.push_back(v);
+    q.push(v);
 }
 
 /// A map that holds at most `cap` keys: two generations, see the module
@@ -399,9 +574,9 @@ impl<K: Hash + Eq + Copy, V: Default> GenMap<K, V> {
 #[derive(Debug)]
 pub struct Correlator {
     cfg: CorrelationConfig,
-    /// Boxed: the map's table then holds a pointer per slot rather than
-    /// the whole state, and a table is mostly free slots.
-    entities: GenMap<u128, Box<EntityState>>,
+    /// Held in the table itself (96 bytes a slot): finding an entity and
+    /// reaching its rings is then two memory reads, not three.
+    entities: GenMap<u128, EntityState>,
     ips: GenMap<u64, SprayState>,
     max_time: i64,
     ip_hasher: foldhash::fast::FixedState,
@@ -489,14 +664,14 @@ impl Correlator {
         let me = Ref::new(o.uid, t);
 
         for &target in o.phish_targets {
-            let st = self.entities.entry(target);
-            prune(&mut st.phish, horizon);
-            for s in st.sensitive.iter() {
+            let st = &mut self.entities.entry(target).rings;
+            st.prune(R::Phish, horizon);
+            for s in st.get(R::Sensitive) {
                 if s.time >= t && s.time - t <= cfg.phish_window_ms {
                     out.push(hit(Tag::RecentPhishTarget, target, s));
                 }
             }
-            push(&mut st.phish, PHISH, me.clone());
+            st.push(R::Phish, me.clone());
         }
 
         let Some((e, profile)) = o.subject else {
@@ -509,8 +684,8 @@ impl Correlator {
         };
         let st = self.entities.entry(e);
         let mut risky = o.risky && o.signin == Some(true);
-        let recent_phish = |st: &EntityState, out: &mut Vec<Hit>| {
-            for p in st.phish.iter() {
+        let recent_phish = |st: &Rings, out: &mut Vec<Hit>| {
+            for p in st.get(R::Phish) {
                 if p.time <= t && t - p.time <= cfg.phish_window_ms {
                     out.push(hit(Tag::RecentPhishTarget, e, p));
                 }
@@ -518,16 +693,17 @@ impl Correlator {
         };
         match o.signin {
             Some(false) => {
-                prune(&mut st.failures, horizon);
-                push(&mut st.failures, FAILURES, me.clone());
-                let n = count(&st.failures, t - cfg.failure_window_ms, t);
+                st.rings.prune(R::Failures, horizon);
+                st.rings.push(R::Failures, me.clone());
+                let n = st.rings.count(R::Failures, t - cfg.failure_window_ms, t);
                 let fired_lately = st
                     .burst_at
                     .is_some_and(|b| (t - b).abs() <= cfg.failure_window_ms);
                 if n >= th.failed_signins as usize && !fired_lately {
                     st.burst_at = Some(t);
                     if let Some(first) = st
-                        .failures
+                        .rings
+                        .get(R::Failures)
                         .iter()
                         .find(|f| f.time >= t - cfg.failure_window_ms)
                     {
@@ -535,10 +711,14 @@ impl Correlator {
                     }
                 }
                 // A success seen before these failures arrived.
-                for s in st.successes.iter_mut() {
+                for i in 0..st.rings.get(R::Successes).len() {
+                    let s = &st.rings.get(R::Successes)[i];
                     if !s.used && s.time >= t && s.time - t <= cfg.failure_window_ms {
-                        let n = count(&st.failures, s.time - cfg.failure_window_ms, s.time);
+                        let n = st
+                            .rings
+                            .count(R::Failures, s.time - cfg.failure_window_ms, s.time);
                         if n >= th.brute_force_failures as usize {
+                            let s = &mut st.rings.get_mut(R::Successes)[i];
                             s.used = true;
                             out.push(hit(Tag::BruteForceSuccess, e, s));
                         }
@@ -546,12 +726,13 @@ impl Correlator {
                 }
             }
             Some(true) => {
-                let prev_success = st.successes.back().cloned();
-                let n = count(&st.failures, t - cfg.failure_window_ms, t);
+                let prev_success = st.rings.get(R::Successes).last().cloned();
+                let n = st.rings.count(R::Failures, t - cfg.failure_window_ms, t);
                 let mut s = me.clone();
                 if n >= th.brute_force_failures as usize {
                     if let Some(last) = st
-                        .failures
+                        .rings
+                        .get(R::Failures)
                         .iter()
                         .filter(|f| f.time <= t)
                         .max_by_key(|f| f.time)
@@ -560,7 +741,7 @@ impl Correlator {
                         s.used = true;
                     }
                 }
-                push(&mut st.successes, SUCCESSES, s);
+                st.rings.push(R::Successes, s);
                 if let Some(c) = o.country {
                     let known = st.countries.iter().any(|k| k.0.eq_ignore_ascii_case(c));
                     if !known {
@@ -605,18 +786,19 @@ impl Correlator {
                         },
                     );
                 }
-                recent_phish(st, out);
-                prune(&mut st.sensitive, horizon);
-                push(&mut st.sensitive, SENSITIVE, me.clone());
+                recent_phish(&st.rings, out);
+                st.rings.prune(R::Sensitive, horizon);
+                st.rings.push(R::Sensitive, me.clone());
             }
             None => {}
         }
         if o.push_approved {
-            let n = count(&st.denials, t - cfg.mfa_window_ms, t);
+            let n = st.rings.count(R::Denials, t - cfg.mfa_window_ms, t);
             let mut a = me.clone();
             if n >= th.mfa_push_denials as usize {
                 if let Some(last) = st
-                    .denials
+                    .rings
+                    .get(R::Denials)
                     .iter()
                     .filter(|d| d.time <= t)
                     .max_by_key(|d| d.time)
@@ -625,15 +807,19 @@ impl Correlator {
                     a.used = true;
                 }
             }
-            push(&mut st.approvals, APPROVALS, a);
+            st.rings.push(R::Approvals, a);
         }
         if o.push_denied {
-            prune(&mut st.denials, horizon);
-            push(&mut st.denials, DENIALS, me.clone());
-            for a in st.approvals.iter_mut() {
+            st.rings.prune(R::Denials, horizon);
+            st.rings.push(R::Denials, me.clone());
+            for i in 0..st.rings.get(R::Approvals).len() {
+                let a = &st.rings.get(R::Approvals)[i];
                 if !a.used && a.time >= t && a.time - t <= cfg.mfa_window_ms {
-                    let n = count(&st.denials, a.time - cfg.mfa_window_ms, a.time);
+                    let n = st
+                        .rings
+                        .count(R::Denials, a.time - cfg.mfa_window_ms, a.time);
                     if n >= th.mfa_push_denials as usize {
+                        let a = &mut st.rings.get_mut(R::Approvals)[i];
                         a.used = true;
                         out.push(hit(Tag::MfaFatigue, e, a));
                     }
@@ -641,27 +827,27 @@ impl Correlator {
             }
         }
         if o.sensitive && o.signin.is_none() {
-            recent_phish(st, out);
-            prune(&mut st.sensitive, horizon);
-            push(&mut st.sensitive, SENSITIVE, me.clone());
+            recent_phish(&st.rings, out);
+            st.rings.prune(R::Sensitive, horizon);
+            st.rings.push(R::Sensitive, me.clone());
         }
         if risky {
-            for p in st.persistence.iter() {
+            for p in st.rings.get(R::Persistence) {
                 if p.time >= t && p.time - t <= cfg.forwarding_window_ms {
                     out.push(hit(Tag::ForwardingAfterRiskySignin, e, p));
                 }
             }
-            prune(&mut st.risky, horizon);
-            push(&mut st.risky, RISKY, me.clone());
+            st.rings.prune(R::Risky, horizon);
+            st.rings.push(R::Risky, me.clone());
         }
         if o.persistence {
-            for r in st.risky.iter() {
+            for r in st.rings.get(R::Risky) {
                 if r.time <= t && t - r.time <= cfg.forwarding_window_ms {
                     out.push(hit(Tag::ForwardingAfterRiskySignin, e, r));
                 }
             }
-            prune(&mut st.persistence, horizon);
-            push(&mut st.persistence, PERSIST, me.clone());
+            st.rings.prune(R::Persistence, horizon);
+            st.rings.push(R::Persistence, me.clone());
         }
         if let Some(ip) = spray_ip {
             let sp = self.ips.entry(ip);
@@ -709,7 +895,7 @@ impl Correlator {
             entities: self
                 .entities
                 .iter()
-                .map(|(k, v)| (Uid::Uuid(uuid::Uuid::from_u128(*k).into_bytes()), &**v))
+                .map(|(k, v)| (Uid::Uuid(uuid::Uuid::from_u128(*k).into_bytes()), v))
                 .collect(),
             ips: self.ips.iter().map(|(k, v)| (*k, v)).collect(),
         };
@@ -762,7 +948,7 @@ impl Correlator {
                         *country = shared_country(&mut c.countries, &country.0);
                     }
                     if let Ok(id) = uuid::Uuid::parse_str(&k) {
-                        **c.entities.entry(id.as_u128()) = v;
+                        *c.entities.entry(id.as_u128()) = v;
                     }
                 }
                 for (k, v) in ips {
@@ -788,14 +974,6 @@ fn hit(tag: Tag, entity: u128, r: &Ref) -> Hit {
             used: false,
         },
     }
-}
-
-fn prune(q: &mut VecDeque<Ref>, horizon: i64) {
-    q.retain(|r| r.time >= horizon);
-}
-
-fn count(q: &VecDeque<Ref>, from: i64, to: i64) -> usize {
-    q.iter().filter(|r| r.time >= from && r.time <= to).count()
 }
 
 /// Great-circle distance in km.

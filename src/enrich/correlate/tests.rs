@@ -177,3 +177,118 @@ fn country_names_are_shared_and_saved_as_names() {
     assert_eq!(&*n[0], "Nigeria");
     assert!(std::sync::Arc::ptr_eq(&n[0], &n[1]));
 }
+
+#[test]
+fn rings_behave_as_separate_bounded_queues() {
+    let mut rings = Rings::default();
+    let mut model: [VecDeque<Ref>; 8] = Default::default();
+    for step in 0..4_000i64 {
+        let r = R::ALL[((step * 7 + step / 3) % 8) as usize];
+        let q = &mut model[r as usize];
+        if step % 5 == 0 {
+            let horizon = step - 40;
+            rings.prune(r, horizon);
+            q.retain(|x| x.time >= horizon);
+        } else {
+            let v = Ref::new(Some(&format!("e{step}")), step);
+            rings.push(r, v.clone());
+            if q.len() >= r.cap() {
+                q.pop_front();
+            }
+            q.push_back(v);
+        }
+        for r in R::ALL {
+            assert!(
+                rings.get(r).iter().eq(model[r as usize].iter()),
+                "ring {r:?} after step {step}"
+            );
+        }
+    }
+}
+
+/// One entity that has been through every ring, as the snapshot holds it.
+#[test]
+fn snapshot_layout_of_an_entity() {
+    let mut c = Correlator::new(CorrelationConfig::default());
+    let e = 7;
+    let obs = |time, f: &dyn Fn(&mut Obs<'static>)| {
+        let mut o = Obs {
+            time,
+            subject: Some((e, Profile::Standard)),
+            ..Default::default()
+        };
+        f(&mut o);
+        o
+    };
+    let events = [
+        obs(T0, &|o| o.phish_targets = &[7]),
+        obs(T0 + 1, &|o| o.signin = Some(false)),
+        obs(T0 + 2, &|o| {
+            o.uid = Some("0f0e0d0c-0b0a-4908-8706-050403020100");
+            o.signin = Some(true);
+            o.country = Some("Kenya");
+            o.geo = Some((-1.28, 36.82));
+            o.risky = true;
+        }),
+        obs(T0 + 3, &|o| o.push_denied = true),
+        obs(T0 + 4, &|o| o.push_approved = true),
+        obs(T0 + 5, &|o| {
+            o.uid = Some("rule-1");
+            o.sensitive = true;
+            o.persistence = true;
+        }),
+    ];
+    for o in &events {
+        c.observe(o, &mut Vec::new());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("correlation.json");
+    c.save(&p).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    let u = "0f0e0d0c-0b0a-4908-8706-050403020100";
+    let t = |d: i64| T0 + d;
+    assert_eq!(
+        v["entities"][0][1].to_string(),
+        serde_json::json!({
+            "phish": [{"time": t(0)}],
+            "sensitive": [{"uid": u, "time": t(2)}, {"uid": "rule-1", "time": t(5)}],
+            "denials": [{"time": t(3)}],
+            "approvals": [{"time": t(4)}],
+            "failures": [{"time": t(1)}],
+            "successes": [{"uid": u, "time": t(2)}],
+            "countries": ["Kenya"],
+            "geos": [{"time": t(2), "lat": -1.28, "lon": 36.82, "uid": u}],
+            "risky": [{"uid": u, "time": t(2)}],
+            "persistence": [{"uid": "rule-1", "time": t(5)}],
+            "burst_at": null,
+        })
+        .to_string()
+    );
+    // Read back, it is the same state.
+    let back = Correlator::load(CorrelationConfig::default(), &p);
+    back.save(&p).unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    assert_eq!(again, v);
+}
+
+#[test]
+fn oversized_rings_in_a_snapshot_keep_their_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("correlation.json");
+    let failures: Vec<_> = (0..40)
+        .map(|i| serde_json::json!({"time": T0 + i}))
+        .collect();
+    let snap = serde_json::json!({
+        "version": "1",
+        "max_time": T0 + 39,
+        "entities": [["00000000-0000-0000-0000-000000000007", {"failures": failures}]],
+        "ips": [],
+    });
+    std::fs::write(&p, snap.to_string()).unwrap();
+    let mut c = Correlator::load(CorrelationConfig::default(), &p);
+    let st = c.entities.entry(7);
+    let times: Vec<i64> = st.rings.get(R::Failures).iter().map(|r| r.time).collect();
+    let want: Vec<i64> = (8..40).map(|i| T0 + i).collect();
+    assert_eq!(times, want);
+    assert!(st.rings.get(R::Phish).is_empty());
+}

@@ -144,7 +144,6 @@ impl Shared {
             map: self.map.current(),
             generation: self.map.generation(),
             cache: Default::default(),
-            spellings: Default::default(),
             hits: Vec::new(),
             memo: Default::default(),
             scratch: Vec::with_capacity(512),
@@ -207,66 +206,35 @@ impl Shared {
     }
 }
 
-/// A resolved entity, cached per stage.
-#[derive(Debug)]
+/// A resolved entity: a 32-byte copy, its `data` text in its
+/// [`EntityCache`].
+#[derive(Debug, Clone, Copy)]
 struct Resolved {
     id: u128,
+    /// Where its text starts in [`EntityCache::text`]: its id spelt out
+    /// (36 bytes), then the first member of its `data`,
+    /// `{"canonical":"..."` (the canonical key is the directory's id when
+    /// it knows the entity), up to `mid`.
+    start: u32,
+    /// From here to `end`: the members of its `data` that do not depend
+    /// on the event, from `,"department":...` (when known) to
+    /// `,"privileged":...`.
+    mid: u32,
+    end: u32,
     kind: Kind,
     profile: Profile,
-    /// The first member of its `data`: `{"canonical":"..."`. The canonical
-    /// key is the directory's id when it knows the entity.
-    head: Box<str>,
-    /// The members of its `data` that do not depend on the event, from
-    /// `,"department":...` (when known) to `,"privileged":...`.
-    fixed: Box<str>,
 }
 
-impl Resolved {
-    fn new(
-        id: Uuid,
-        kind: Kind,
-        profile: Profile,
-        canonical: &str,
-        ident: Option<&Identity>,
-    ) -> Self {
-        let mut o = Vec::with_capacity(256);
-        o.put_u8(b'{');
-        o.put_key_str(true, b"\"canonical\":", canonical);
-        let head = text(&o);
-        o.clear();
-        if let Some(d) = ident.and_then(|i| i.department.as_deref()) {
-            o.put_key_str(false, b"\"department\":", d);
-        }
-        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
-        o.put_key_str(
-            false,
-            b"\"entity_id\":",
-            id.hyphenated().encode_lower(&mut buf),
-        );
-        let (privileged, executive) = ident.map_or((false, false), |i| (i.privileged, i.executive));
-        o.put_key(false, b"\"executive\":");
-        write_plain(&executive, &mut o);
-        o.put_key_str(false, b"\"kind\":", kind.as_str());
-        o.put_key(false, b"\"known\":");
-        write_plain(&ident.is_some(), &mut o);
-        o.put_key(false, b"\"privileged\":");
-        write_plain(&privileged, &mut o);
-        Resolved {
-            id: id.as_u128(),
-            kind,
-            profile,
-            head,
-            fixed: text(&o),
-        }
-    }
+/// Length of a UUID spelt out.
+const UUID_LEN: usize = uuid::fmt::Hyphenated::LENGTH;
 
+impl Resolved {
     /// Its label on events: `entity:<entity_id>`.
-    fn label(&self) -> String {
-        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
-        let id = Uuid::from_u128(self.id).hyphenated();
-        let mut l = String::with_capacity(LABEL_PREFIX.len() + buf.len());
+    fn label(&self, text: &str) -> String {
+        let start = self.start as usize;
+        let mut l = String::with_capacity(LABEL_PREFIX.len() + UUID_LEN);
         l.push_str(LABEL_PREFIX);
-        l.push_str(id.encode_lower(&mut buf));
+        l.push_str(&text[start..start + UUID_LEN]);
         l
     }
 
@@ -276,13 +244,13 @@ impl Resolved {
     /// event, and there its `risk` tags and `correlations` (each naming the
     /// rule's tag and the other event). Members in key order, as a
     /// `serde_json::Map` holds them. The members that are the entity's own
-    /// are written once, when it is resolved; a cache of thousands of
-    /// entities holds them as two strings.
+    /// were written once, when it was resolved, into `text` (its cache's).
     ///
     /// `o` is scratch space; the text is copied out at its exact length.
-    fn data(&self, role: Role, tags: &TagSet, hits: &[&Hit], o: &mut Vec<u8>) -> Json {
+    fn data(&self, text: &str, role: Role, tags: &TagSet, hits: &[&Hit], o: &mut Vec<u8>) -> Json {
+        let text = text.as_bytes();
         o.clear();
-        o.put(self.head.as_bytes());
+        o.put(&text[self.start as usize + UUID_LEN..self.mid as usize]);
         if !hits.is_empty() {
             o.put(b",\"correlations\":[");
             for (i, h) in hits.iter().enumerate() {
@@ -293,14 +261,14 @@ impl Resolved {
                 write_plain(&h.related.time, o);
                 if let Some(u) = &h.related.uid {
                     o.put(b",\"related_uid\":");
-                    o.put_str(u.text(&mut [0; uuid::fmt::Hyphenated::LENGTH]));
+                    o.put_str(u.text(&mut [0; UUID_LEN]));
                 }
                 o.put_key_str(false, b"\"tag\":", h.tag.name());
                 o.put_u8(b'}');
             }
             o.put_u8(b']');
         }
-        o.put(self.fixed.as_bytes());
+        o.put(&text[self.mid as usize..self.end as usize]);
         if !tags.is_empty() {
             o.put(b",\"risk\":[");
             for (i, t) in tags.iter().enumerate() {
@@ -313,7 +281,100 @@ impl Resolved {
         }
         o.put_key_str(false, b"\"role\":", role.as_str());
         o.put_u8(b'}');
-        Json::text(text(o).into_string())
+        Json::text(text_of(o).into())
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Entries a map of [`EntityCache`] holds before the cache is emptied.
+const CACHE_CAP: usize = 8_192;
+
+/// Bytes of entity text [`EntityCache`] holds before it is emptied.
+const TEXT_CAP: usize = 4 << 20;
+
+/// The entities one stage has resolved, found by canonical key or by a
+/// spelling seen before. Each entity's text lies in one shared buffer, so
+/// a cache of thousands of entities is a few allocations, and a lookup
+/// reads the map and that buffer.
+///
+/// It is emptied, whole, only between events ([`EntityCache::make_room`]):
+/// the entities of the event at hand point into its text.
+#[derive(Debug, Default)]
+struct EntityCache {
+    /// The text of every entity held, back to back.
+    text: String,
+    /// Canonical key → entity, by kind hint.
+    by_key: [FastMap<String, Resolved>; 4],
+    /// Spellings as they appear in events → what they resolved to, by
+    /// kind hint and by whether the spelling is only lower-cased (devices,
+    /// application ids) or canonicalised as an address: a spelling seen
+    /// before skips [`Canon::address`]. A spelling resolved through an
+    /// entry of `by_key`, and the two are emptied together, so it keeps
+    /// answering what the keys would.
+    by_spelling: [FastMap<String, Resolved>; 8],
+}
+
+impl EntityCache {
+    /// Empty it.
+    fn clear(&mut self) {
+        self.text.clear();
+        for m in self.by_key.iter_mut().chain(&mut self.by_spelling) {
+            m.clear();
+        }
+    }
+
+    /// Empty it if it is full; only between events.
+    fn make_room(&mut self) {
+        if self.text.len() >= TEXT_CAP
+            || self
+                .by_key
+                .iter()
+                .chain(&self.by_spelling)
+                .any(|m| m.len() >= CACHE_CAP)
+        {
+            self.clear();
+        }
+    }
+
+    /// Add an entity, writing its text.
+    fn add(
+        &mut self,
+        id: Uuid,
+        kind: Kind,
+        profile: Profile,
+        canonical: &str,
+        ident: Option<&Identity>,
+    ) -> Resolved {
+        let mut o = Vec::with_capacity(256);
+        let mut buf = [0; UUID_LEN];
+        let id_text = id.hyphenated().encode_lower(&mut buf);
+        o.put(id_text.as_bytes());
+        o.put_u8(b'{');
+        o.put_key_str(true, b"\"canonical\":", canonical);
+        let mid = o.len();
+        if let Some(d) = ident.and_then(|i| i.department.as_deref()) {
+            o.put_key_str(false, b"\"department\":", d);
+        }
+        o.put_key_str(false, b"\"entity_id\":", id_text);
+        let (privileged, executive) = ident.map_or((false, false), |i| (i.privileged, i.executive));
+        o.put_key(false, b"\"executive\":");
+        write_plain(&executive, &mut o);
+        o.put_key_str(false, b"\"kind\":", kind.as_str());
+        o.put_key(false, b"\"known\":");
+        write_plain(&ident.is_some(), &mut o);
+        o.put_key(false, b"\"privileged\":");
+        write_plain(&privileged, &mut o);
+        let start = self.text.len();
+        self.text.push_str(text_of(&o));
+        Resolved {
+            id: id.as_u128(),
+            start: start as u32,
+            mid: (start + mid) as u32,
+            end: self.text.len() as u32,
+            kind,
+            profile,
+        }
     }
 }
 
@@ -322,8 +383,8 @@ const LABEL_PREFIX: &str = "entity:";
 
 /// Scratch bytes as text. Every piece written above is a JSON literal or
 /// went through `put_str`, which writes valid UTF-8 for valid UTF-8 input.
-fn text(o: &[u8]) -> Box<str> {
-    Box::from(std::str::from_utf8(o).unwrap_or("{}"))
+fn text_of(o: &[u8]) -> &str {
+    std::str::from_utf8(o).unwrap_or("{}")
 }
 
 /// Numbers and booleans cannot fail to write.
@@ -331,22 +392,12 @@ fn write_plain<T: WriteJson>(v: &T, o: &mut Vec<u8>) {
     let _ = v.write_json(o);
 }
 
-type Cache = HashMap<String, Arc<Resolved>, foldhash::fast::RandomState>;
-
-/// Entries each per-kind cache holds before it is cleared.
-const CACHE_CAP: usize = 8_192;
-
 /// Adds entities and tags to events; one per parse stage.
 pub struct Enricher {
     shared: Arc<Shared>,
     map: Arc<IdentityMap>,
     generation: u64,
-    cache: [Cache; 4],
-    /// Spellings as they appear in events → what they resolved to, by
-    /// kind and by whether the spelling is only lower-cased (devices,
-    /// application ids) or canonicalised as an address: a spelling seen
-    /// before skips [`Canon::address`].
-    spellings: [Cache; 8],
+    cache: EntityCache,
     hits: Vec<Hit>,
     memo: std::cell::RefCell<tags::SenderMemo>,
     /// Where each entity's `data` is written before it is copied out.
@@ -355,7 +406,7 @@ pub struct Enricher {
 
 struct Named<'a> {
     p: Principal<'a>,
-    r: Arc<Resolved>,
+    r: Resolved,
     tags: TagSet,
     hits: Vec<usize>,
 }
@@ -366,15 +417,15 @@ impl Enricher {
         &self.shared
     }
 
-    fn resolve(&mut self, p: &Principal<'_>) -> Option<Arc<Resolved>> {
+    fn resolve(&mut self, p: &Principal<'_>) -> Option<Resolved> {
         let canon = &self.shared.canon;
         let lower_only = p.hint == Kind::Device || p.path == "actor.app_uid";
         let memo = p.hint.index() * 2 + usize::from(lower_only);
         // A spelling the directory knows wins; otherwise the first one.
         let mut first: Option<(Cow<'_, str>, &str)> = None;
         for k in p.keys.iter().flatten() {
-            if let Some(r) = self.spellings[memo].get(k.as_ref()) {
-                return Some(r.clone());
+            if let Some(r) = self.cache.by_spelling[memo].get(k.as_ref()) {
+                return Some(*r);
             }
             let key = if lower_only {
                 lower(k)
@@ -384,15 +435,14 @@ impl Enricher {
                     None => continue,
                 }
             };
-            let slot = &self.cache[p.hint.index()];
-            if let Some(r) = slot.get(key.as_ref()) {
-                let r = r.clone();
-                self.remember(memo, k, &r);
+            if let Some(r) = self.cache.by_key[p.hint.index()].get(key.as_ref()) {
+                let r = *r;
+                self.cache.by_spelling[memo].insert(k.to_string(), r);
                 return Some(r);
             }
             if self.map.get(&key).is_some() {
                 let r = self.insert(p.hint, key);
-                self.remember(memo, k, &r);
+                self.cache.by_spelling[memo].insert(k.to_string(), r);
                 return Some(r);
             }
             if first.is_none() {
@@ -401,22 +451,11 @@ impl Enricher {
         }
         let (key, k) = first?;
         let r = self.insert(p.hint, key);
-        self.remember(memo, k, &r);
+        self.cache.by_spelling[memo].insert(k.to_string(), r);
         Some(r)
     }
 
-    /// Note that the spelling `k` resolved to `r` by the keys of `memo`.
-    /// It did so through `r`'s entry in [`Enricher::cache`], so it keeps
-    /// doing so while that entry lives: the two are cleared together.
-    fn remember(&mut self, memo: usize, k: &str, r: &Arc<Resolved>) {
-        let m = &mut self.spellings[memo];
-        if m.len() >= CACHE_CAP {
-            m.clear();
-        }
-        m.insert(k.to_owned(), r.clone());
-    }
-
-    fn insert(&mut self, hint: Kind, key: Cow<'_, str>) -> Arc<Resolved> {
+    fn insert(&mut self, hint: Kind, key: Cow<'_, str>) -> Resolved {
         let ident = self.map.get(&key);
         let (kind, canonical) = match ident {
             Some(i) => (i.kind, i.id.as_str()),
@@ -431,15 +470,8 @@ impl Enricher {
             _ if executive => Profile::Executive,
             _ => Profile::Standard,
         };
-        let r = Arc::new(Resolved::new(id, kind, profile, canonical, ident));
-        let slot = &mut self.cache[hint.index()];
-        if slot.len() >= CACHE_CAP {
-            slot.clear();
-            for m in &mut self.spellings {
-                m.clear();
-            }
-        }
-        slot.insert(key.into_owned(), r.clone());
+        let r = self.cache.add(id, kind, profile, canonical, ident);
+        self.cache.by_key[hint.index()].insert(key.into_owned(), r);
         r
     }
 
@@ -452,13 +484,12 @@ impl Enricher {
         if gen != self.generation {
             self.map = self.shared.map.current();
             self.generation = gen;
-            for c in self.cache.iter_mut().chain(&mut self.spellings) {
-                c.clear();
-            }
+            self.cache.clear();
             // Executives may have changed; sender verdicts do not depend on
             // the map, but a reload is a cheap moment to start afresh.
             *self.memo.borrow_mut() = Default::default();
         }
+        self.cache.make_room();
         let mut found = Vec::new();
         entity::principals(ev, &mut found);
         let mut named: Vec<Named<'_>> = Vec::with_capacity(found.len());
@@ -605,7 +636,7 @@ impl Enricher {
         }
         let meta = ev.meta();
         for n in &named {
-            meta.labels.push(Cow::Owned(n.r.label()));
+            meta.labels.push(Cow::Owned(n.r.label(&self.cache.text)));
         }
         for t in event_tags.iter() {
             meta.labels.push(Cow::Borrowed(t.info().label));
@@ -616,7 +647,13 @@ impl Enricher {
         ev.enrichments.reserve_exact(named.len());
         for n in named {
             let hits: Vec<&Hit> = n.hits.iter().map(|&i| &self.hits[i]).collect();
-            let data = n.r.data(n.p.role, &n.tags, &hits, &mut self.scratch);
+            let data = n.r.data(
+                &self.cache.text,
+                n.p.role,
+                &n.tags,
+                &hits,
+                &mut self.scratch,
+            );
             ev.enrichments.push(Enrichment {
                 name: Some(Cow::Borrowed(n.p.path)),
                 value: Some(n.p.raw),

@@ -805,14 +805,19 @@ fn remembered_spellings_resolve_as_the_keys_do() {
     let mut forgetting = harness();
     for ev in events {
         let a = remembering.run(ev.clone());
-        for m in &mut forgetting.enricher.spellings {
+        for m in &mut forgetting.enricher.cache.by_spelling {
             m.clear();
         }
         let b = forgetting.run(ev);
         assert_eq!(entity_ids(&a), entity_ids(&b), "{a}");
         assert_eq!(a, b);
     }
-    assert!(remembering.enricher.spellings.iter().any(|m| !m.is_empty()));
+    assert!(remembering
+        .enricher
+        .cache
+        .by_spelling
+        .iter()
+        .any(|m| !m.is_empty()));
 }
 
 #[test]
@@ -915,14 +920,15 @@ fn entity_data_text_is_what_a_serde_json_map_of_it_writes() {
         department: Some("Finance\\Ops".into()),
         display_name: "Ann".into(),
     };
-    let dept = Resolved::new(
+    let mut cache = EntityCache::default();
+    let dept = cache.add(
         Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
         Kind::User,
         Profile::Executive,
         &boss.id,
         Some(&boss),
     );
-    let plain = Resolved::new(
+    let plain = cache.add(
         Uuid::from_u128(7),
         Kind::Device,
         Profile::Standard,
@@ -955,9 +961,13 @@ fn entity_data_text_is_what_a_serde_json_map_of_it_writes() {
         (&plain, Role::Target, &hits[..0]),
     ] {
         for tags in [tags, TagSet::default()] {
-            let Json::Text(text) =
-                r.data(role, &tags, &hits.iter().collect::<Vec<_>>(), &mut scratch)
-            else {
+            let Json::Text(text) = r.data(
+                &cache.text,
+                role,
+                &tags,
+                &hits.iter().collect::<Vec<_>>(),
+                &mut scratch,
+            ) else {
                 panic!("entity data is written as text");
             };
             let tree: Value = serde_json::from_str(&text).unwrap();
@@ -969,10 +979,10 @@ fn entity_data_text_is_what_a_serde_json_map_of_it_writes() {
             );
             assert_eq!(tree["role"], role.as_str());
             assert_eq!(
-                r.label(),
+                r.label(&cache.text),
                 format!("entity:{}", tree["entity_id"].as_str().unwrap())
             );
-            let known = std::ptr::eq(r, &dept);
+            let known = r.id == dept.id;
             assert_eq!(tree["known"], known);
             assert_eq!(tree["privileged"], known);
             assert_eq!(tree["executive"], known);
@@ -993,4 +1003,38 @@ fn entity_data_text_is_what_a_serde_json_map_of_it_writes() {
             );
         }
     }
+}
+
+#[test]
+fn a_full_entity_cache_is_emptied_between_events_not_within_one() {
+    // Mail events naming many recipients fill the cache past its cap; the
+    // entities of each event must keep their own text through it.
+    let mut h = harness();
+    let ns = entity::tenant_namespace("corp");
+    let mut n = 0;
+    while n < CACHE_CAP + 100 {
+        let to: Vec<String> = (n..n + 32)
+            .map(|i| format!("user{i}@corp.example"))
+            .collect();
+        let v = h.run(json!({"class_uid": 4009, "activity_id": 1, "time": T0,
+            "email": {"from": "sender@corp.example", "to": to}}));
+        let want: Vec<String> = std::iter::once("sender@corp.example".to_string())
+            .chain(to)
+            .map(|a| entity::entity_id(&ns, Kind::User, &a).to_string())
+            .collect();
+        assert_eq!(entity_ids(&v), want, "at {n}");
+        for (e, id) in v["enrichments"].as_array().unwrap().iter().zip(&want) {
+            assert_eq!(e["data"]["canonical"], e["value"]);
+            assert!(labels(&v).contains(&format!("entity:{id}")));
+        }
+        n += 32;
+        assert!(h
+            .enricher
+            .cache
+            .by_key
+            .iter()
+            .all(|m| m.len() <= CACHE_CAP + 33));
+    }
+    // It was emptied at least once on the way.
+    assert!(h.enricher.cache.by_key[Kind::User.index()].len() < n);
 }

@@ -341,6 +341,9 @@ impl R {
     }
 }
 
+/// Items a full [`Rings`] buffer grows by.
+const GROWTH: usize = 4;
+
 const COUNTRIES: usize = 16;
 const GEOS: usize = 4;
 const SPRAY_ENTRIES: usize = 64;
@@ -385,6 +388,11 @@ impl Rings {
                 *last = v;
             }
         } else {
+            // Grown a few items at a time: thousands of entities each
+            // holding a buffer doubled past what it needs add up.
+            if self.items.len() == self.items.capacity() {
+                self.items.reserve_exact(GROWTH);
+            }
             self.items.insert(s.end, v);
             self.lens[r as usize] += 1;
         }

@@ -294,7 +294,7 @@ struct Geo {
 
 /// The rings of [`Ref`]s each entity keeps, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum R {
+enum Ring {
     /// Malicious messages it received or sent.
     Phish,
     /// Sign-ins and sensitive acts (after a phish, they are the risk).
@@ -313,30 +313,30 @@ enum R {
     Persistence,
 }
 
-impl R {
+impl Ring {
     /// In the order they lie in [`Rings`] and in the snapshot.
-    const ALL: [R; 8] = [
-        R::Phish,
-        R::Sensitive,
-        R::Denials,
-        R::Approvals,
-        R::Failures,
-        R::Successes,
-        R::Risky,
-        R::Persistence,
+    const ALL: [Ring; 8] = [
+        Ring::Phish,
+        Ring::Sensitive,
+        Ring::Denials,
+        Ring::Approvals,
+        Ring::Failures,
+        Ring::Successes,
+        Ring::Risky,
+        Ring::Persistence,
     ];
 
     /// Capacity (fixed: an entity's state never grows past it).
     const fn cap(self) -> usize {
         match self {
-            R::Phish => 4,
-            R::Sensitive => 8,
-            R::Denials => 16,
-            R::Approvals => 4,
-            R::Failures => 32,
-            R::Successes => 4,
-            R::Risky => 4,
-            R::Persistence => 4,
+            Ring::Phish => 4,
+            Ring::Sensitive => 8,
+            Ring::Denials => 16,
+            Ring::Approvals => 4,
+            Ring::Failures => 32,
+            Ring::Successes => 4,
+            Ring::Risky => 4,
+            Ring::Persistence => 4,
         }
     }
 }
@@ -360,7 +360,7 @@ struct Rings {
 }
 
 impl Rings {
-    fn span(&self, r: R) -> std::ops::Range<usize> {
+    fn span(&self, r: Ring) -> std::ops::Range<usize> {
         let i = r as usize;
         let start = self.lens[..i]
             .iter()
@@ -369,17 +369,17 @@ impl Rings {
         start..start + usize::from(self.lens[i])
     }
 
-    fn get(&self, r: R) -> &[Ref] {
+    fn get(&self, r: Ring) -> &[Ref] {
         &self.items[self.span(r)]
     }
 
-    fn get_mut(&mut self, r: R) -> &mut [Ref] {
+    fn get_mut(&mut self, r: Ring) -> &mut [Ref] {
         let s = self.span(r);
         &mut self.items[s]
     }
 
     /// Append to `r`, dropping its oldest item when it is full.
-    fn push(&mut self, r: R, v: Ref) {
+    fn push(&mut self, r: Ring, v: Ref) {
         let s = self.span(r);
         if s.len() >= r.cap() {
             let ring = &mut self.items[s];
@@ -399,7 +399,7 @@ impl Rings {
     }
 
     /// Drop the items of `r` older than `horizon`.
-    fn prune(&mut self, r: R, horizon: i64) {
+    fn prune(&mut self, r: Ring, horizon: i64) {
         let s = self.span(r);
         let mut kept = s.start;
         for i in s.clone() {
@@ -415,7 +415,7 @@ impl Rings {
     }
 
     /// Items of `r` from `from` to `to` (event time, inclusive).
-    fn count(&self, r: R, from: i64, to: i64) -> usize {
+    fn count(&self, r: Ring, from: i64, to: i64) -> usize {
         self.get(r)
             .iter()
             .filter(|x| x.time >= from && x.time <= to)
@@ -437,16 +437,16 @@ impl Serialize for EntityState {
         use serde::ser::SerializeStruct;
         let g = |r| self.rings.get(r);
         let mut m = s.serialize_struct("EntityState", 11)?;
-        m.serialize_field("phish", g(R::Phish))?;
-        m.serialize_field("sensitive", g(R::Sensitive))?;
-        m.serialize_field("denials", g(R::Denials))?;
-        m.serialize_field("approvals", g(R::Approvals))?;
-        m.serialize_field("failures", g(R::Failures))?;
-        m.serialize_field("successes", g(R::Successes))?;
+        m.serialize_field("phish", g(Ring::Phish))?;
+        m.serialize_field("sensitive", g(Ring::Sensitive))?;
+        m.serialize_field("denials", g(Ring::Denials))?;
+        m.serialize_field("approvals", g(Ring::Approvals))?;
+        m.serialize_field("failures", g(Ring::Failures))?;
+        m.serialize_field("successes", g(Ring::Successes))?;
         m.serialize_field("countries", &self.countries)?;
         m.serialize_field("geos", &self.geos)?;
-        m.serialize_field("risky", g(R::Risky))?;
-        m.serialize_field("persistence", g(R::Persistence))?;
+        m.serialize_field("risky", g(Ring::Risky))?;
+        m.serialize_field("persistence", g(Ring::Persistence))?;
         m.serialize_field("burst_at", &self.burst_at)?;
         m.end()
     }
@@ -496,7 +496,7 @@ impl<'de> Deserialize<'de> for EntityState {
             l.risky,
             l.persistence,
         ];
-        for (r, list) in R::ALL.into_iter().zip(lists) {
+        for (r, list) in Ring::ALL.into_iter().zip(lists) {
             for x in newest(list, r.cap()) {
                 st.rings.push(r, x);
             }
@@ -673,13 +673,13 @@ impl Correlator {
 
         for &target in o.phish_targets {
             let st = &mut self.entities.entry(target).rings;
-            st.prune(R::Phish, horizon);
-            for s in st.get(R::Sensitive) {
+            st.prune(Ring::Phish, horizon);
+            for s in st.get(Ring::Sensitive) {
                 if s.time >= t && s.time - t <= cfg.phish_window_ms {
                     out.push(hit(Tag::RecentPhishTarget, target, s));
                 }
             }
-            st.push(R::Phish, me.clone());
+            st.push(Ring::Phish, me.clone());
         }
 
         let Some((e, profile)) = o.subject else {
@@ -693,7 +693,7 @@ impl Correlator {
         let st = self.entities.entry(e);
         let mut risky = o.risky && o.signin == Some(true);
         let recent_phish = |st: &Rings, out: &mut Vec<Hit>| {
-            for p in st.get(R::Phish) {
+            for p in st.get(Ring::Phish) {
                 if p.time <= t && t - p.time <= cfg.phish_window_ms {
                     out.push(hit(Tag::RecentPhishTarget, e, p));
                 }
@@ -701,9 +701,9 @@ impl Correlator {
         };
         match o.signin {
             Some(false) => {
-                st.rings.prune(R::Failures, horizon);
-                st.rings.push(R::Failures, me.clone());
-                let n = st.rings.count(R::Failures, t - cfg.failure_window_ms, t);
+                st.rings.prune(Ring::Failures, horizon);
+                st.rings.push(Ring::Failures, me.clone());
+                let n = st.rings.count(Ring::Failures, t - cfg.failure_window_ms, t);
                 let fired_lately = st
                     .burst_at
                     .is_some_and(|b| (t - b).abs() <= cfg.failure_window_ms);
@@ -711,7 +711,7 @@ impl Correlator {
                     st.burst_at = Some(t);
                     if let Some(first) = st
                         .rings
-                        .get(R::Failures)
+                        .get(Ring::Failures)
                         .iter()
                         .find(|f| f.time >= t - cfg.failure_window_ms)
                     {
@@ -719,14 +719,14 @@ impl Correlator {
                     }
                 }
                 // A success seen before these failures arrived.
-                for i in 0..st.rings.get(R::Successes).len() {
-                    let s = &st.rings.get(R::Successes)[i];
+                for i in 0..st.rings.get(Ring::Successes).len() {
+                    let s = &st.rings.get(Ring::Successes)[i];
                     if !s.used && s.time >= t && s.time - t <= cfg.failure_window_ms {
-                        let n = st
-                            .rings
-                            .count(R::Failures, s.time - cfg.failure_window_ms, s.time);
+                        let n =
+                            st.rings
+                                .count(Ring::Failures, s.time - cfg.failure_window_ms, s.time);
                         if n >= th.brute_force_failures as usize {
-                            let s = &mut st.rings.get_mut(R::Successes)[i];
+                            let s = &mut st.rings.get_mut(Ring::Successes)[i];
                             s.used = true;
                             out.push(hit(Tag::BruteForceSuccess, e, s));
                         }
@@ -734,13 +734,13 @@ impl Correlator {
                 }
             }
             Some(true) => {
-                let prev_success = st.rings.get(R::Successes).last().cloned();
-                let n = st.rings.count(R::Failures, t - cfg.failure_window_ms, t);
+                let prev_success = st.rings.get(Ring::Successes).last().cloned();
+                let n = st.rings.count(Ring::Failures, t - cfg.failure_window_ms, t);
                 let mut s = me.clone();
                 if n >= th.brute_force_failures as usize {
                     if let Some(last) = st
                         .rings
-                        .get(R::Failures)
+                        .get(Ring::Failures)
                         .iter()
                         .filter(|f| f.time <= t)
                         .max_by_key(|f| f.time)
@@ -749,7 +749,7 @@ impl Correlator {
                         s.used = true;
                     }
                 }
-                st.rings.push(R::Successes, s);
+                st.rings.push(Ring::Successes, s);
                 if let Some(c) = o.country {
                     let known = st.countries.iter().any(|k| k.0.eq_ignore_ascii_case(c));
                     if !known {
@@ -795,18 +795,18 @@ impl Correlator {
                     );
                 }
                 recent_phish(&st.rings, out);
-                st.rings.prune(R::Sensitive, horizon);
-                st.rings.push(R::Sensitive, me.clone());
+                st.rings.prune(Ring::Sensitive, horizon);
+                st.rings.push(Ring::Sensitive, me.clone());
             }
             None => {}
         }
         if o.push_approved {
-            let n = st.rings.count(R::Denials, t - cfg.mfa_window_ms, t);
+            let n = st.rings.count(Ring::Denials, t - cfg.mfa_window_ms, t);
             let mut a = me.clone();
             if n >= th.mfa_push_denials as usize {
                 if let Some(last) = st
                     .rings
-                    .get(R::Denials)
+                    .get(Ring::Denials)
                     .iter()
                     .filter(|d| d.time <= t)
                     .max_by_key(|d| d.time)
@@ -815,19 +815,19 @@ impl Correlator {
                     a.used = true;
                 }
             }
-            st.rings.push(R::Approvals, a);
+            st.rings.push(Ring::Approvals, a);
         }
         if o.push_denied {
-            st.rings.prune(R::Denials, horizon);
-            st.rings.push(R::Denials, me.clone());
-            for i in 0..st.rings.get(R::Approvals).len() {
-                let a = &st.rings.get(R::Approvals)[i];
+            st.rings.prune(Ring::Denials, horizon);
+            st.rings.push(Ring::Denials, me.clone());
+            for i in 0..st.rings.get(Ring::Approvals).len() {
+                let a = &st.rings.get(Ring::Approvals)[i];
                 if !a.used && a.time >= t && a.time - t <= cfg.mfa_window_ms {
                     let n = st
                         .rings
-                        .count(R::Denials, a.time - cfg.mfa_window_ms, a.time);
+                        .count(Ring::Denials, a.time - cfg.mfa_window_ms, a.time);
                     if n >= th.mfa_push_denials as usize {
-                        let a = &mut st.rings.get_mut(R::Approvals)[i];
+                        let a = &mut st.rings.get_mut(Ring::Approvals)[i];
                         a.used = true;
                         out.push(hit(Tag::MfaFatigue, e, a));
                     }
@@ -836,26 +836,26 @@ impl Correlator {
         }
         if o.sensitive && o.signin.is_none() {
             recent_phish(&st.rings, out);
-            st.rings.prune(R::Sensitive, horizon);
-            st.rings.push(R::Sensitive, me.clone());
+            st.rings.prune(Ring::Sensitive, horizon);
+            st.rings.push(Ring::Sensitive, me.clone());
         }
         if risky {
-            for p in st.rings.get(R::Persistence) {
+            for p in st.rings.get(Ring::Persistence) {
                 if p.time >= t && p.time - t <= cfg.forwarding_window_ms {
                     out.push(hit(Tag::ForwardingAfterRiskySignin, e, p));
                 }
             }
-            st.rings.prune(R::Risky, horizon);
-            st.rings.push(R::Risky, me.clone());
+            st.rings.prune(Ring::Risky, horizon);
+            st.rings.push(Ring::Risky, me.clone());
         }
         if o.persistence {
-            for r in st.rings.get(R::Risky) {
+            for r in st.rings.get(Ring::Risky) {
                 if r.time <= t && t - r.time <= cfg.forwarding_window_ms {
                     out.push(hit(Tag::ForwardingAfterRiskySignin, e, r));
                 }
             }
-            st.rings.prune(R::Persistence, horizon);
-            st.rings.push(R::Persistence, me.clone());
+            st.rings.prune(Ring::Persistence, horizon);
+            st.rings.push(Ring::Persistence, me.clone());
         }
         if let Some(ip) = spray_ip {
             let sp = self.ips.entry(ip);

@@ -309,9 +309,9 @@ struct EntityCache {
     /// Spellings as they appear in events → what they resolved to, by
     /// kind hint and by whether the spelling is only lower-cased (devices,
     /// application ids) or canonicalised as an address: a spelling seen
-    /// before skips [`Canon::address`]. A spelling resolved through an
-    /// entry of `by_key`, and the two are emptied together, so it keeps
-    /// answering what the keys would.
+    /// before skips [`Canon::address`]. Each spelling was resolved
+    /// through an entry of `by_key`; the two are emptied together, so a
+    /// spelling keeps answering what the keys would.
     by_spelling: [FastMap<String, Resolved>; 8],
 }
 

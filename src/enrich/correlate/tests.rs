@@ -183,7 +183,7 @@ fn rings_behave_as_separate_bounded_queues() {
     let mut rings = Rings::default();
     let mut model: [VecDeque<Ref>; 8] = Default::default();
     for step in 0..4_000i64 {
-        let r = R::ALL[((step * 7 + step / 3) % 8) as usize];
+        let r = Ring::ALL[((step * 7 + step / 3) % 8) as usize];
         let q = &mut model[r as usize];
         if step % 5 == 0 {
             let horizon = step - 40;
@@ -197,7 +197,7 @@ fn rings_behave_as_separate_bounded_queues() {
             }
             q.push_back(v);
         }
-        for r in R::ALL {
+        for r in Ring::ALL {
             assert!(
                 rings.get(r).iter().eq(model[r as usize].iter()),
                 "ring {r:?} after step {step}"
@@ -287,8 +287,13 @@ fn oversized_rings_in_a_snapshot_keep_their_newest() {
     std::fs::write(&p, snap.to_string()).unwrap();
     let mut c = Correlator::load(CorrelationConfig::default(), &p);
     let st = c.entities.entry(7);
-    let times: Vec<i64> = st.rings.get(R::Failures).iter().map(|r| r.time).collect();
+    let times: Vec<i64> = st
+        .rings
+        .get(Ring::Failures)
+        .iter()
+        .map(|r| r.time)
+        .collect();
     let want: Vec<i64> = (8..40).map(|i| T0 + i).collect();
     assert_eq!(times, want);
-    assert!(st.rings.get(R::Phish).is_empty());
+    assert!(st.rings.get(Ring::Phish).is_empty());
 }

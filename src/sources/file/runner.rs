@@ -91,8 +91,13 @@ const BLOCKED_WARN: Duration = Duration::from_secs(5);
 /// and later the acknowledgement hook, for every few hundred events; a
 /// wake-up is a system call, and on a virtual machine an interrupt
 /// between processors. What is gathered goes out as soon as a read finds
-/// nothing new, so a quiet file waits no longer than before.
-const EMIT_BYTES: usize = 1 << 20;
+/// nothing new, so a quiet file waits no longer than before, and at the
+/// latest [`EMIT_WAIT`] after its first chunk.
+const EMIT_BYTES: usize = 512 << 10;
+
+/// Longest a processed chunk's events wait for the batch to fill (a file
+/// that grows a little between every two reads never reads nothing new).
+const EMIT_WAIT: Duration = Duration::from_millis(100);
 
 /// Lines of one chunk, by parser position, for the held-line bookkeeping.
 struct Span {
@@ -126,9 +131,10 @@ struct Runner {
     /// Events of the chunks processed since the last batch was sent.
     pending: Vec<Encoded>,
     pending_bytes: usize,
-    /// A chunk was processed since the last batch was sent (its safe
-    /// points are registered with the next one, even if it had no events).
-    unsent: bool,
+    /// When the first chunk processed since the last batch was sent was;
+    /// its safe points are registered with the next batch, even if it had
+    /// no events.
+    unsent: Option<Instant>,
 }
 
 /// The checkpoint entries for delivered positions `acked` of `files`.
@@ -215,7 +221,7 @@ impl Runner {
             blocked_for: HashMap::new(),
             pending: Vec::new(),
             pending_bytes: 0,
-            unsent: false,
+            unsent: None,
         }
     }
 
@@ -242,12 +248,15 @@ impl Runner {
             for chunk in chunks {
                 self.process(chunk);
             }
+            if self
+                .unsent
+                .is_some_and(|t| n == 0 || t.elapsed() >= EMIT_WAIT)
+            {
+                self.send_pending();
+            }
             if n > 0 {
                 last_data = Instant::now();
             } else {
-                if self.unsent {
-                    self.send_pending();
-                }
                 if self.ctx.once && self.tailer.all_at_eof() {
                     break;
                 }
@@ -382,7 +391,7 @@ impl Runner {
         self.latest_end.insert(chunk.key, (chunk.end, chunk.state));
         self.pending_bytes += events.iter().map(|e| e.json.len()).sum::<usize>();
         self.pending.append(&mut events);
-        self.unsent = true;
+        self.unsent.get_or_insert_with(Instant::now);
         if self.pending_bytes >= EMIT_BYTES {
             self.send_pending();
         }
@@ -397,7 +406,7 @@ impl Runner {
     fn send_pending(&mut self) {
         let events = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
-        self.unsent = false;
+        self.unsent = None;
         self.emit(events);
     }
 

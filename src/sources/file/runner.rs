@@ -131,9 +131,8 @@ struct Runner {
     /// Events of the chunks processed since the last batch was sent.
     pending: Vec<Encoded>,
     pending_bytes: usize,
-    /// When the first chunk processed since the last batch was sent was;
-    /// its safe points are registered with the next batch, even if it had
-    /// no events.
+    /// Since when chunks have been processed but not sent. Their safe
+    /// points go with the next batch, even if they had no events.
     unsent: Option<Instant>,
 }
 

@@ -337,15 +337,9 @@ impl EntityCache {
         }
     }
 
-    /// Add an entity, writing its text.
-    fn add(
-        &mut self,
-        id: Uuid,
-        kind: Kind,
-        profile: Profile,
-        canonical: &str,
-        ident: Option<&Identity>,
-    ) -> Resolved {
+    /// Add an entity, writing its text; `ident` is what the directory
+    /// says of it.
+    fn add(&mut self, id: Uuid, kind: Kind, canonical: &str, ident: Option<&Identity>) -> Resolved {
         let mut o = Vec::with_capacity(256);
         let mut buf = [0; UUID_LEN];
         let id_text = id.hyphenated().encode_lower(&mut buf);
@@ -367,6 +361,13 @@ impl EntityCache {
         write_plain(&privileged, &mut o);
         let start = self.text.len();
         self.text.push_str(text_of(&o));
+        let profile = match kind {
+            Kind::Service => Profile::Service,
+            Kind::Mailbox => Profile::SharedMailbox,
+            _ if privileged => Profile::Privileged,
+            _ if executive => Profile::Executive,
+            _ => Profile::Standard,
+        };
         Resolved {
             id: id.as_u128(),
             start: start as u32,
@@ -422,6 +423,7 @@ impl Enricher {
         let lower_only = p.hint == Kind::Device || p.path == "actor.app_uid";
         let memo = p.hint.index() * 2 + usize::from(lower_only);
         // A spelling the directory knows wins; otherwise the first one.
+        let mut found: Option<(Resolved, &str)> = None;
         let mut first: Option<(Cow<'_, str>, &str)> = None;
         for k in p.keys.iter().flatten() {
             if let Some(r) = self.cache.by_spelling[memo].get(k.as_ref()) {
@@ -436,21 +438,24 @@ impl Enricher {
                 }
             };
             if let Some(r) = self.cache.by_key[p.hint.index()].get(key.as_ref()) {
-                let r = *r;
-                self.cache.by_spelling[memo].insert(k.to_string(), r);
-                return Some(r);
+                found = Some((*r, k));
+                break;
             }
             if self.map.get(&key).is_some() {
-                let r = self.insert(p.hint, key);
-                self.cache.by_spelling[memo].insert(k.to_string(), r);
-                return Some(r);
+                found = Some((self.insert(p.hint, key), k));
+                break;
             }
             if first.is_none() {
                 first = Some((key, k));
             }
         }
-        let (key, k) = first?;
-        let r = self.insert(p.hint, key);
+        let (r, k) = match found {
+            Some(f) => f,
+            None => {
+                let (key, k) = first?;
+                (self.insert(p.hint, key), k)
+            }
+        };
         self.cache.by_spelling[memo].insert(k.to_string(), r);
         Some(r)
     }
@@ -462,15 +467,7 @@ impl Enricher {
             None => (hint, key.as_ref()),
         };
         let id = entity::entity_id(&self.shared.ns, kind, canonical);
-        let (privileged, executive) = ident.map_or((false, false), |i| (i.privileged, i.executive));
-        let profile = match kind {
-            Kind::Service => Profile::Service,
-            Kind::Mailbox => Profile::SharedMailbox,
-            _ if privileged => Profile::Privileged,
-            _ if executive => Profile::Executive,
-            _ => Profile::Standard,
-        };
-        let r = self.cache.add(id, kind, profile, canonical, ident);
+        let r = self.cache.add(id, kind, canonical, ident);
         self.cache.by_key[hint.index()].insert(key.into_owned(), r);
         r
     }

@@ -924,17 +924,10 @@ fn entity_data_text_is_what_a_serde_json_map_of_it_writes() {
     let dept = cache.add(
         Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
         Kind::User,
-        Profile::Executive,
         &boss.id,
         Some(&boss),
     );
-    let plain = cache.add(
-        Uuid::from_u128(7),
-        Kind::Device,
-        Profile::Standard,
-        "laptop-7",
-        None,
-    );
+    let plain = cache.add(Uuid::from_u128(7), Kind::Device, "laptop-7", None);
     let hit = |tag, uid: Option<&str>| Hit {
         tag,
         entity: 1,

@@ -208,20 +208,24 @@ fn memchr(b: &[u8]) -> Option<usize> {
 
 /// JSON records from any framing (NDJSON, arrays, `{"records":[...]}`,
 /// `{"value":[...]}`, pretty-printed objects), found by the parsers crate's
-/// streaming [`Splitter`]. Each record is copied once out of the read buffer.
+/// streaming [`Splitter`]. A record that lies wholly in one read is handed
+/// out as a reference into that read's buffer (no copy); one that the
+/// splitter assembled across reads is copied once into a block.
 #[derive(Debug)]
 pub struct JsonFramer {
     splitter: Splitter,
-    scratch: Vec<u8>,
+    /// The buffer of the last read. The next read goes into it again when
+    /// none of its records is alive any more (they are dropped as soon as
+    /// their chunk is parsed), else into a new one.
+    read: Bytes,
     queue: VecDeque<Frame>,
-    /// Where records are copied to: they outlive `scratch`.
+    /// Where records that span reads are copied to.
     blocks: Blocks,
 }
 
-/// Records are copied out of the read buffer into blocks of this size...
+/// Records that span reads are copied into blocks of this size...
 const RECORD_BLOCK: usize = 64 * 1024;
-/// ...and a few full ones are kept for reuse: records are dropped as soon
-/// as their chunk (up to 256 KiB of input) is parsed.
+/// ...and a few full ones are kept for reuse.
 const RECORD_SPENT: usize = 8;
 
 impl JsonFramer {
@@ -231,31 +235,46 @@ impl JsonFramer {
         let at = decode_state(start, state);
         JsonFramer {
             splitter: Splitter::resume(max, at),
-            scratch: Vec::new(),
+            read: Bytes::new(),
             queue: VecDeque::new(),
             blocks: Blocks::new(RECORD_BLOCK, RECORD_SPENT),
         }
     }
 
-    fn feed(&mut self, n: usize) {
+    /// A buffer of `want` initialised bytes to read into: the last read's,
+    /// if nothing cut from it is alive, else a new one.
+    fn read_buffer(&mut self, want: usize) -> BytesMut {
+        let mut buf = match std::mem::take(&mut self.read).try_into_mut() {
+            Ok(b) if b.capacity() >= want => b,
+            _ => BytesMut::with_capacity(want),
+        };
+        // Only bytes past the last read's length are zeroed: a full read
+        // leaves nothing to do.
+        buf.resize(want, 0);
+        buf
+    }
+
+    /// Frame the bytes of a read.
+    fn feed_read(&mut self, read: Bytes) {
         let (queue, blocks) = (&mut self.queue, &mut self.blocks);
-        self.splitter.feed(&self.scratch[..n], &mut |f| {
-            queue.push_back(owned(f, blocks))
+        self.splitter.feed(&read, &mut |f| {
+            queue.push_back(owned(f, Some(&read), blocks))
         });
+        self.read = read;
     }
 
     /// Append bytes.
     pub fn push(&mut self, data: &[u8]) {
         let (queue, blocks) = (&mut self.queue, &mut self.blocks);
         self.splitter
-            .feed(data, &mut |f| queue.push_back(owned(f, blocks)));
+            .feed(data, &mut |f| queue.push_back(owned(f, None, blocks)));
     }
 
     /// The input ended for good: an open record is reported as truncated.
     pub fn finish(&mut self) {
         let (queue, blocks) = (&mut self.queue, &mut self.blocks);
         self.splitter
-            .finish(&mut |f| queue.push_back(owned(f, blocks)));
+            .finish(&mut |f| queue.push_back(owned(f, None, blocks)));
     }
 
     /// The framing context at the resume point, for the checkpoint.
@@ -264,10 +283,15 @@ impl JsonFramer {
     }
 }
 
-fn owned(f: SplitFrame<'_>, blocks: &mut Blocks) -> Frame {
+/// A frame that owns its record: a reference into `read` (the buffer the
+/// splitter was fed) when the record lies in it, else a copy.
+fn owned(f: SplitFrame<'_>, read: Option<&Bytes>, blocks: &mut Blocks) -> Frame {
     match f {
         SplitFrame::Record { offset, bytes } => Frame {
-            data: blocks.cut(bytes),
+            data: match read {
+                Some(r) if contains(r, bytes) => r.slice_ref(bytes),
+                _ => blocks.cut(bytes),
+            },
             start: offset,
             end: offset + bytes.len() as u64,
             cut: 0,
@@ -281,6 +305,12 @@ fn owned(f: SplitFrame<'_>, blocks: &mut Blocks) -> Frame {
             error: Some(e.kind.as_str()),
         },
     }
+}
+
+/// Whether `part` is a piece of `whole`'s memory.
+fn contains(whole: &[u8], part: &[u8]) -> bool {
+    let (w, p) = (whole.as_ptr_range(), part.as_ptr_range());
+    w.start <= p.start && p.end <= w.end
 }
 
 /// The splitter's resume context as one byte (0: start of stream / lines).
@@ -329,8 +359,9 @@ fn decode_state(offset: u64, state: u8) -> Checkpoint {
 pub enum Framer {
     /// One record per line.
     Lines(LineFramer),
-    /// JSON records.
-    Json(JsonFramer),
+    /// JSON records (boxed: the splitter's state is several times the
+    /// size of a line framer).
+    Json(Box<JsonFramer>),
 }
 
 impl Framer {
@@ -339,7 +370,7 @@ impl Framer {
     pub fn new(kind: Framing, start: u64, state: u8, max: usize) -> Self {
         match kind {
             Framing::Lines => Framer::Lines(LineFramer::new(start, max)),
-            Framing::Json => Framer::Json(JsonFramer::new(start, state, max)),
+            Framing::Json => Framer::Json(Box::new(JsonFramer::new(start, state, max))),
         }
     }
 
@@ -357,9 +388,10 @@ impl Framer {
                 r
             }
             Framer::Json(j) => {
-                j.scratch.resize(want, 0);
-                let n = read(&mut j.scratch)?;
-                j.feed(n);
+                let mut buf = j.read_buffer(want);
+                let n = read(&mut buf)?;
+                buf.truncate(n);
+                j.feed_read(buf.freeze());
                 Ok(n)
             }
         }
@@ -479,6 +511,62 @@ mod tests {
         assert_eq!(lines, vec![&b"one"[..], b"two", b"thr"]);
         assert_eq!(got[2].end, 11);
         assert_eq!(f.pending(), 0);
+    }
+
+    /// One read of `data` into `f`, through [`Framer::fill`].
+    fn read_in(f: &mut Framer, data: &[u8]) {
+        let n = f
+            .fill(256, &mut |buf| {
+                buf[..data.len()].copy_from_slice(data);
+                Ok(data.len())
+            })
+            .unwrap();
+        assert_eq!(n, data.len());
+    }
+
+    fn last_read(f: &Framer) -> &Bytes {
+        match f {
+            Framer::Json(j) => &j.read,
+            Framer::Lines(_) => panic!("a JSON framer"),
+        }
+    }
+
+    #[test]
+    fn json_records_of_one_read_are_references_into_it() {
+        let mut f = Framer::new(Framing::Json, 0, 0, 1024);
+        read_in(&mut f, b"{\"a\":1}\n{\"b\":2}\n{\"c\":");
+        let (a, b) = (f.next_frame().unwrap(), f.next_frame().unwrap());
+        assert!(f.next_frame().is_none());
+        assert_eq!(
+            (&a.data[..], &b.data[..]),
+            (&b"{\"a\":1}"[..], &b"{\"b\":2}"[..])
+        );
+        assert_eq!((a.start, a.end, b.start, b.end), (0, 7, 8, 15));
+        let first = last_read(&f).as_ptr();
+        assert!(contains(last_read(&f), &a.data) && contains(last_read(&f), &b.data));
+        drop((a, b));
+
+        // Nothing cut from the first read is alive: the next read goes into
+        // the same buffer. The record that spans both reads is a copy.
+        read_in(&mut f, b"3}\n{\"d\":4}\n");
+        assert_eq!(last_read(&f).as_ptr(), first);
+        let (c, d) = (f.next_frame().unwrap(), f.next_frame().unwrap());
+        assert_eq!(
+            (&c.data[..], &d.data[..]),
+            (&b"{\"c\":3}"[..], &b"{\"d\":4}"[..])
+        );
+        assert_eq!((c.start, c.end, d.start, d.end), (16, 23, 24, 31));
+        assert!(!contains(last_read(&f), &c.data));
+        assert!(contains(last_read(&f), &d.data));
+
+        // `d` is alive: the next read gets a new buffer and `d` stays intact.
+        read_in(&mut f, b"{\"e\":5}\n");
+        assert_ne!(last_read(&f).as_ptr(), first);
+        let e = f.next_frame().unwrap();
+        assert_eq!(
+            (&d.data[..], &e.data[..]),
+            (&b"{\"d\":4}"[..], &b"{\"e\":5}"[..])
+        );
     }
 
     #[test]

@@ -173,45 +173,58 @@ fn braced_map<'a>(v: &Str<'a>) -> Members<'a> {
 
 fn braced_pairs(v: &str) -> Members<'_> {
     let inner = v.trim().trim_start_matches('{').trim_end_matches('}');
+    let b = inner.as_bytes();
     let mut m: Members<'_> = Vec::with_capacity(8);
-    // Values may contain commas ("reasons=Anomalous Device, New Geo"), so a
-    // part without '=' continues the previous value.
-    let mut rest = Some(inner);
-    while let Some(text) = rest {
-        let (part, next) = match find_separator(text) {
-            Some(i) => (&text[..i], Some(&text[i + 2..])),
-            None => (text, None),
-        };
-        rest = next;
-        match memchr::memchr(b'=', part.as_bytes()) {
-            Some(eq) => m.push((
-                Cow::Borrowed(part[..eq].trim()),
-                J::Str(Cow::Borrowed(part[eq + 1..].trim())),
-            )),
-            None => {
-                if let Some((_, J::Str(prev))) = m.last_mut() {
-                    let prev = prev.to_mut();
-                    prev.push_str(", ");
-                    prev.push_str(part.trim());
-                }
+    // The parts are what `split(", ")` gives, each found with its first
+    // '=' in one pass over the bytes.
+    let (mut start, mut eq, mut i) = (0, None, 0);
+    while i < b.len() {
+        match b[i] {
+            b',' if b.get(i + 1) == Some(&b' ') => {
+                push_part(&mut m, &inner[start..i], eq.map(|e| e - start));
+                i += 2;
+                start = i;
+                eq = None;
+                continue;
             }
+            b'=' if eq.is_none() => eq = Some(i),
+            _ => {}
         }
+        i += 1;
     }
+    push_part(&mut m, &inner[start..], eq.map(|e| e - start));
     m
 }
 
-/// The first ", " in `s` (what `str::split(", ")` splits at).
-fn find_separator(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let mut from = 0;
-    while let Some(i) = memchr::memchr(b',', &b[from..]) {
-        let at = from + i;
-        if b.get(at + 1) == Some(&b' ') {
-            return Some(at);
+/// One part of a braced string, `eq` the index of its first '=': a member,
+/// or (without '=') more of the previous value, since values may contain
+/// commas ("reasons=Anomalous Device, New Geo").
+fn push_part<'a>(m: &mut Members<'a>, part: &'a str, eq: Option<usize>) {
+    match eq {
+        Some(eq) => m.push((
+            Cow::Borrowed(trim(&part[..eq])),
+            J::Str(Cow::Borrowed(trim(&part[eq + 1..]))),
+        )),
+        None => {
+            if let Some((_, J::Str(prev))) = m.last_mut() {
+                let prev = prev.to_mut();
+                prev.push_str(", ");
+                prev.push_str(trim(part));
+            }
         }
-        from = at + 1;
     }
-    None
+}
+
+/// `s.trim()`, without decoding characters when `s` starts and ends with
+/// printable ASCII (as the keys and values of these strings do).
+fn trim(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+    let b = s.as_bytes();
+    if printable(b.first()) && printable(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 /// In key order (stable: of equal keys the last stays last), so the object
@@ -1119,6 +1132,7 @@ mod tests {
             "{ä=ö, \u{a0}k\u{a0}=\u{2003}v , é=,, ,}",
             "{New Geo-Location=NEGATIVE, New Device=POSITIVE, New IP=NEGATIVE, Velocity=NEGATIVE}",
             "{,=, =,}",
+            "{k\u{b}=v\u{c}, x=\u{85}y, \u{1f}z=w\u{7f}}",
             "{}}",
             "",
         ] {

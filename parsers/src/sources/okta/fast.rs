@@ -290,24 +290,49 @@ impl<'a> P<'a> {
                     return None;
                 }
                 let key = self.string()?;
-                self.ws();
+                // Compact JSON (the usual delivery) has no blanks around
+                // the colon: it is tried first.
                 if !self.eat(b':') {
-                    return None;
+                    self.ws();
+                    if !self.eat(b':') {
+                        return None;
+                    }
                 }
                 self.ws();
                 f(self, key)?;
-                self.ws();
-                if self.eat(b',') {
-                    self.ws();
-                } else if self.eat(b'}') {
+                if self.after_item(b'}')? {
                     break;
-                } else {
-                    return None;
                 }
             }
         }
         self.depth -= 1;
         Some(())
+    }
+
+    /// What follows a member of an object or an element of an array:
+    /// `Some(true)` at the `close` bracket, `Some(false)` after a comma
+    /// (and the blanks after it), both consumed; `None` for anything else.
+    /// Compact JSON has no blanks before either: they are tried first.
+    #[inline]
+    fn after_item(&mut self, close: u8) -> Option<bool> {
+        match self.peek() {
+            Some(b',') => self.i += 1,
+            Some(c) if c == close => {
+                self.i += 1;
+                return Some(true);
+            }
+            _ => {
+                self.ws();
+                if self.eat(close) {
+                    return Some(true);
+                }
+                if !self.eat(b',') {
+                    return None;
+                }
+            }
+        }
+        self.ws();
+        Some(false)
     }
 
     /// The elements of an array: `f` reads each.
@@ -323,13 +348,8 @@ impl<'a> P<'a> {
         if !self.eat(b']') {
             loop {
                 f(self)?;
-                self.ws();
-                if self.eat(b',') {
-                    self.ws();
-                } else if self.eat(b']') {
+                if self.after_item(b']')? {
                     break;
-                } else {
-                    return None;
                 }
             }
         }

@@ -431,55 +431,58 @@ struct EntityState {
     burst_at: Option<i64>,
 }
 
-/// The snapshot's form of an [`EntityState`]: a list per ring.
+/// The snapshot's form of an [`EntityState`], for both directions: a list
+/// per ring (`R`: borrowed when written, owned when read), in the field
+/// order of snapshot version 1.
+#[derive(Serialize, Deserialize)]
+struct EntitySnapshot<R, C, G> {
+    #[serde(default)]
+    phish: R,
+    #[serde(default)]
+    sensitive: R,
+    #[serde(default)]
+    denials: R,
+    #[serde(default)]
+    approvals: R,
+    #[serde(default)]
+    failures: R,
+    #[serde(default)]
+    successes: R,
+    #[serde(default)]
+    countries: C,
+    #[serde(default)]
+    geos: G,
+    #[serde(default)]
+    risky: R,
+    #[serde(default)]
+    persistence: R,
+    #[serde(default)]
+    burst_at: Option<i64>,
+}
+
 impl Serialize for EntityState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
         let g = |r| self.rings.get(r);
-        let mut m = s.serialize_struct("EntityState", 11)?;
-        m.serialize_field("phish", g(Ring::Phish))?;
-        m.serialize_field("sensitive", g(Ring::Sensitive))?;
-        m.serialize_field("denials", g(Ring::Denials))?;
-        m.serialize_field("approvals", g(Ring::Approvals))?;
-        m.serialize_field("failures", g(Ring::Failures))?;
-        m.serialize_field("successes", g(Ring::Successes))?;
-        m.serialize_field("countries", &self.countries)?;
-        m.serialize_field("geos", &self.geos)?;
-        m.serialize_field("risky", g(Ring::Risky))?;
-        m.serialize_field("persistence", g(Ring::Persistence))?;
-        m.serialize_field("burst_at", &self.burst_at)?;
-        m.end()
+        EntitySnapshot {
+            phish: g(Ring::Phish),
+            sensitive: g(Ring::Sensitive),
+            denials: g(Ring::Denials),
+            approvals: g(Ring::Approvals),
+            failures: g(Ring::Failures),
+            successes: g(Ring::Successes),
+            countries: &self.countries,
+            geos: &self.geos,
+            risky: g(Ring::Risky),
+            persistence: g(Ring::Persistence),
+            burst_at: self.burst_at,
+        }
+        .serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for EntityState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Lists {
-            #[serde(default)]
-            phish: Vec<Ref>,
-            #[serde(default)]
-            sensitive: Vec<Ref>,
-            #[serde(default)]
-            denials: Vec<Ref>,
-            #[serde(default)]
-            approvals: Vec<Ref>,
-            #[serde(default)]
-            failures: Vec<Ref>,
-            #[serde(default)]
-            successes: Vec<Ref>,
-            #[serde(default)]
-            countries: Vec<Country>,
-            #[serde(default)]
-            geos: Vec<Geo>,
-            #[serde(default)]
-            risky: Vec<Ref>,
-            #[serde(default)]
-            persistence: Vec<Ref>,
-            #[serde(default)]
-            burst_at: Option<i64>,
-        }
-        let l = Lists::deserialize(d)?;
+        let l = EntitySnapshot::<Vec<Ref>, Vec<Country>, Vec<Geo>>::deserialize(d)?;
         let mut st = EntityState {
             countries: newest(l.countries, COUNTRIES),
             geos: newest(l.geos, GEOS),

@@ -66,7 +66,7 @@ const LOG_EVERY: u64 = 1000;
 pub fn unparsed(source: &str, path: &std::path::Path, offset: u64, reason: &str, seen: u64) {
     counter!(PARSE_UNPARSED, "source" => source.to_string(), "reason" => reason.to_string())
         .increment(1);
-    if seen <= 10 || seen % LOG_EVERY == 0 {
+    if seen <= 10 || seen.is_multiple_of(LOG_EVERY) {
         tracing::warn!(
             source,
             file = %path.display(),

@@ -767,7 +767,13 @@ impl Correlator {
                 }
                 if let Some((lat, lon)) = o.geo {
                     for g in st.geos.iter() {
-                        let km = haversine_km(lat, lon, g.lat, g.lon);
+                        // The same place again (the usual case) is 0 km
+                        // away, without the trigonometry.
+                        let km = if (lat, lon) == (g.lat, g.lon) {
+                            0.0
+                        } else {
+                            haversine_km(lat, lon, g.lat, g.lon)
+                        };
                         if km < cfg.travel_min_km {
                             continue;
                         }

@@ -60,7 +60,7 @@ impl Format {
     pub fn record(self, seq: u64) -> String {
         let (m, s) = ((seq / 60) % 60, seq % 60);
         match self {
-            Format::Postfix if seq % 2 == 0 => format!(
+            Format::Postfix if seq.is_multiple_of(2) => format!(
                 "Mar  1 10:{m:02}:{s:02} mx1 postfix/smtpd[{pid}]: connect from \
                  m{seq:010}.torture.test[10.{a}.{b}.{c}]\n",
                 pid = 1000 + seq % 5000,

@@ -13,10 +13,11 @@
 //! ## The 64-byte scan
 //!
 //! Each 64-byte block is turned into bitmasks (bit `k` for byte `k`) of
-//! quotes, backslashes, brackets and newlines: on x86_64 with AVX2 when the
-//! CPU has it (checked at run time), else with SSE2 (part of its baseline),
-//! byte by byte elsewhere. From them, without looking at the bytes one by
-//! one:
+//! quotes, backslashes, opening and closing brackets and newlines: on
+//! x86_64 with AVX-512BW or AVX2 when the CPU has it (checked at run time,
+//! once per line; the scan is compiled once for each), else with SSE2 (part
+//! of its baseline), byte by byte elsewhere. From them, without looking at
+//! the bytes one by one:
 //!
 //! - the escaped bytes are those after an odd-length run of backslashes
 //!   (runs may cross blocks, so whether the next block starts escaped is
@@ -24,10 +25,12 @@
 //! - the quotes that are not escaped open and close strings, so a prefix
 //!   XOR of them marks the bytes inside strings (the opening quote
 //!   included, the closing one not), carried over blocks too;
-//! - the brackets outside strings are visited in order, counting the depth
-//!   as the state machine does: an opening bracket raises it, any closing
-//!   one lowers it (never below zero), and the object closes where it
-//!   reaches zero.
+//! - the brackets outside strings count the depth as the state machine
+//!   does: an opening bracket raises it, any closing one lowers it (never
+//!   below zero), and the object closes where it reaches zero. A block
+//!   with fewer closing brackets than the depth it starts at cannot reach
+//!   zero, so it only adds its counts; the others are visited bracket by
+//!   bracket, in order.
 //!
 //! This is exact as long as every backslash lies inside a string, which
 //! the state machine (and JSON) requires for it to escape anything: outside
@@ -64,6 +67,12 @@ fn is_ws(b: u8) -> bool {
 /// mode between records; records longer than `max` are left to the state
 /// machine, which reports them.
 pub(super) fn line(input: &[u8], max: usize) -> Line {
+    line_with(input, max, scan)
+}
+
+/// [`line`] with the given scan (tests run every one this machine has).
+#[inline(always)]
+fn line_with(input: &[u8], max: usize, scan: impl Fn(&[u8], usize, usize) -> Scan) -> Line {
     let mut start = 0;
     while start < input.len() && matches!(input[start], b' ' | b'\t' | b'\r') {
         start += 1;
@@ -128,8 +137,74 @@ enum Scan {
 
 /// Where the value opening at `input[start]` closes, as [`closes_at`]
 /// counts it, or what comes first; 64 bytes at a time (see the module
-/// documentation).
+/// documentation), with the widest vectors the CPU has (checked once per
+/// line).
 fn scan(input: &[u8], start: usize, max: usize) -> Scan {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("popcnt") && has!("pclmulqdq") {
+            if has!("avx512bw") {
+                return scan_avx512(input, start, max);
+            }
+            if has!("avx2") {
+                return scan_avx2(input, start, max);
+            }
+        }
+        scan_with(input, start, max, Masks::sse2, prefix_xor)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        scan_with(input, start, max, Masks::bytewise, prefix_xor)
+    }
+}
+
+/// [`scan`] on CPUs with AVX-512BW, POPCNT and CLMUL (checked by the caller).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn scan_avx512(input: &[u8], start: usize, max: usize) -> Scan {
+    #[target_feature(enable = "avx512bw,popcnt,pclmulqdq")]
+    fn inner(input: &[u8], start: usize, max: usize) -> Scan {
+        scan_with(
+            input,
+            start,
+            max,
+            |b| Masks::avx512_inner(b),
+            |x| prefix_xor_clmul(x),
+        )
+    }
+    // SAFETY: `scan` calls this only when the CPU has these features.
+    unsafe { inner(input, start, max) }
+}
+
+/// [`scan`] on CPUs with AVX2, POPCNT and CLMUL (checked by the caller).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn scan_avx2(input: &[u8], start: usize, max: usize) -> Scan {
+    #[target_feature(enable = "avx2,popcnt,pclmulqdq")]
+    fn inner(input: &[u8], start: usize, max: usize) -> Scan {
+        scan_with(
+            input,
+            start,
+            max,
+            |b| Masks::avx2_inner(b),
+            |x| prefix_xor_clmul(x),
+        )
+    }
+    // SAFETY: `scan` calls this only when the CPU has these features.
+    unsafe { inner(input, start, max) }
+}
+
+/// The scan, with the masks and the prefix XOR given; inlined into each
+/// of the functions above, so that it is compiled for their features.
+#[inline(always)]
+fn scan_with(
+    input: &[u8],
+    start: usize,
+    max: usize,
+    masks: impl Fn(&[u8; 64]) -> Masks,
+    prefix_xor: impl Fn(u64) -> u64,
+) -> Scan {
     let limit = start.saturating_add(max);
     let mut pos = start;
     let mut depth = 0u32;
@@ -143,11 +218,11 @@ fn scan(input: &[u8], start: usize, max: usize) -> Scan {
         }
         let rest = &input[pos..];
         let m = match rest.first_chunk::<64>() {
-            Some(block) => Masks::of(block),
+            Some(block) => masks(block),
             None => {
                 let mut block = [0u8; 64];
                 block[..rest.len()].copy_from_slice(rest);
-                Masks::of(&block)
+                masks(&block)
             }
         };
         let escaped = escaped(m.backslash, &mut escape_carry);
@@ -158,23 +233,31 @@ fn scan(input: &[u8], start: usize, max: usize) -> Scan {
         if m.backslash & !inside & line != 0 {
             return Scan::Stray;
         }
-        let mut brackets = m.bracket & !inside & line;
-        while brackets != 0 {
-            let k = pos + brackets.trailing_zeros() as usize;
-            // `[` and `{` have bit 1 set, `]` and `}` do not.
-            if input[k] & 2 != 0 {
-                depth += 1;
-            } else {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return if k < limit {
-                        Scan::Close(k)
-                    } else {
-                        Scan::Long
-                    };
+        let opens = m.open & !inside & line;
+        let closes = m.close & !inside & line;
+        if closes.count_ones() < depth {
+            // Fewer closers than the depth: it cannot reach zero in this
+            // block (nor saturate), so only the counts matter.
+            depth = depth + opens.count_ones() - closes.count_ones();
+        } else {
+            let mut brackets = opens | closes;
+            while brackets != 0 {
+                let bit = brackets & brackets.wrapping_neg();
+                if opens & bit != 0 {
+                    depth += 1;
+                } else {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        let k = pos + bit.trailing_zeros() as usize;
+                        return if k < limit {
+                            Scan::Close(k)
+                        } else {
+                            Scan::Long
+                        };
+                    }
                 }
+                brackets &= brackets - 1;
             }
-            brackets &= brackets - 1;
         }
         if m.newline != 0 {
             return Scan::Newline(pos + m.newline.trailing_zeros() as usize);
@@ -215,32 +298,35 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// [`prefix_xor`] in one carry-less multiplication by all ones.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn prefix_xor_clmul(x: u64) -> u64 {
+    use std::arch::x86_64::*;
+    let p = _mm_clmulepi64_si128(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1), 0);
+    _mm_cvtsi128_si64(p) as u64
+}
+
 /// Where the bytes the scan looks at lie in a 64-byte block.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Masks {
     quote: u64,
     backslash: u64,
-    /// `{`, `}`, `[` and `]`.
-    bracket: u64,
+    /// `{` and `[`.
+    open: u64,
+    /// `}` and `]`.
+    close: u64,
     newline: u64,
 }
 
-impl Masks {
-    fn of(block: &[u8; 64]) -> Masks {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                Masks::avx2(block)
-            } else {
-                Masks::sse2(block)
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            Masks::bytewise(block)
-        }
-    }
+/// `[` and `]` differ from `{` and `}` only in bit 5: with it set, a byte
+/// is one of the openers when it equals `OPEN`, one of the closers when it
+/// equals `CLOSE`.
+const CASE: u8 = 0x20;
+const OPEN: u8 = b'{';
+const CLOSE: u8 = b'}';
 
+impl Masks {
     #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
     fn bytewise(block: &[u8; 64]) -> Masks {
         let mut m = Masks::default();
@@ -249,7 +335,8 @@ impl Masks {
             match b {
                 b'"' => m.quote |= bit,
                 b'\\' => m.backslash |= bit,
-                b'{' | b'}' | b'[' | b']' => m.bracket |= bit,
+                b'{' | b'[' => m.open |= bit,
+                b'}' | b']' => m.close |= bit,
                 b'\n' => m.newline |= bit,
                 _ => {}
             }
@@ -271,21 +358,19 @@ impl Masks {
             let quote = _mm_set1_epi8(b'"' as i8);
             let backslash = _mm_set1_epi8(b'\\' as i8);
             let newline = _mm_set1_epi8(b'\n' as i8);
-            let case = _mm_set1_epi8(0x20);
-            let open = _mm_set1_epi8(b'{' as i8);
-            let close = _mm_set1_epi8(b'}' as i8);
+            let case = _mm_set1_epi8(CASE as i8);
+            let open = _mm_set1_epi8(OPEN as i8);
+            let close = _mm_set1_epi8(CLOSE as i8);
             for k in 0..4 {
                 let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
-                // `[` and `]` differ from `{` and `}` only in bit 5.
                 let folded = _mm_or_si128(v, case);
-                let bracket =
-                    _mm_or_si128(_mm_cmpeq_epi8(folded, open), _mm_cmpeq_epi8(folded, close));
                 let shift = 16 * k;
-                m.quote |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u16 as u64) << shift;
-                m.backslash |=
-                    (_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)) as u16 as u64) << shift;
-                m.bracket |= (_mm_movemask_epi8(bracket) as u16 as u64) << shift;
-                m.newline |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)) as u16 as u64) << shift;
+                let bits = |x: __m128i| (_mm_movemask_epi8(x) as u16 as u64) << shift;
+                m.quote |= bits(_mm_cmpeq_epi8(v, quote));
+                m.backslash |= bits(_mm_cmpeq_epi8(v, backslash));
+                m.open |= bits(_mm_cmpeq_epi8(folded, open));
+                m.close |= bits(_mm_cmpeq_epi8(folded, close));
+                m.newline |= bits(_mm_cmpeq_epi8(v, newline));
             }
         }
         m
@@ -297,12 +382,6 @@ impl Masks {
     /// [`Masks::sse2`] 32 bytes a compare, on CPUs with AVX2 (checked by
     /// the caller).
     #[allow(unsafe_code)]
-    fn avx2(block: &[u8; 64]) -> Masks {
-        // SAFETY: `Masks::of` calls this only when the CPU has AVX2.
-        unsafe { Masks::avx2_inner(block) }
-    }
-
-    #[allow(unsafe_code)]
     #[target_feature(enable = "avx2")]
     fn avx2_inner(block: &[u8; 64]) -> Masks {
         use std::arch::x86_64::*;
@@ -310,27 +389,41 @@ impl Masks {
         let quote = _mm256_set1_epi8(b'"' as i8);
         let backslash = _mm256_set1_epi8(b'\\' as i8);
         let newline = _mm256_set1_epi8(b'\n' as i8);
-        let case = _mm256_set1_epi8(0x20);
-        let open = _mm256_set1_epi8(b'{' as i8);
-        let close = _mm256_set1_epi8(b'}' as i8);
-        for k in 0..2 {
-            // SAFETY: the unaligned load reads bytes 32k..32k + 32 of the
-            // 64-byte array (k < 2), all in bounds.
-            let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * k).cast()) };
-            // `[` and `]` differ from `{` and `}` only in bit 5.
+        let case = _mm256_set1_epi8(CASE as i8);
+        let open = _mm256_set1_epi8(OPEN as i8);
+        let close = _mm256_set1_epi8(CLOSE as i8);
+        for (k, chunk) in block.chunks_exact(32).enumerate() {
+            // SAFETY: an unaligned load of 32 bytes from a 32-byte slice.
+            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
             let folded = _mm256_or_si256(v, case);
-            let bracket = _mm256_or_si256(
-                _mm256_cmpeq_epi8(folded, open),
-                _mm256_cmpeq_epi8(folded, close),
-            );
             let shift = 32 * k;
             let bits = |x: __m256i| (_mm256_movemask_epi8(x) as u32 as u64) << shift;
             m.quote |= bits(_mm256_cmpeq_epi8(v, quote));
             m.backslash |= bits(_mm256_cmpeq_epi8(v, backslash));
-            m.bracket |= bits(bracket);
+            m.open |= bits(_mm256_cmpeq_epi8(folded, open));
+            m.close |= bits(_mm256_cmpeq_epi8(folded, close));
             m.newline |= bits(_mm256_cmpeq_epi8(v, newline));
         }
         m
+    }
+
+    /// The whole block in one register, on CPUs with AVX-512BW (checked by
+    /// the caller): each compare gives its mask directly.
+    #[allow(unsafe_code)]
+    #[target_feature(enable = "avx512bw")]
+    fn avx512_inner(block: &[u8; 64]) -> Masks {
+        use std::arch::x86_64::*;
+        // SAFETY: an unaligned load of the 64 bytes of the array.
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        let folded = _mm512_or_si512(v, _mm512_set1_epi8(CASE as i8));
+        let eq = |x: __m512i, b: u8| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8));
+        Masks {
+            quote: eq(v, b'"'),
+            backslash: eq(v, b'\\'),
+            open: eq(folded, OPEN),
+            close: eq(folded, CLOSE),
+            newline: eq(v, b'\n'),
+        }
     }
 }
 
@@ -535,25 +628,62 @@ mod tests {
     /// Bytes that matter to the scan, and one that does not.
     const ALPHABET: &[u8] = b"{}[]\"\\\n a";
 
+    /// Every scan this machine can run classifies `input` as the
+    /// byte-by-byte check does.
     fn same_as_bytewise(input: &[u8], max: usize) {
-        assert_eq!(
-            line(input, max),
-            line_bytewise(input, max),
-            "{:?} max {max}",
-            String::from_utf8_lossy(input)
-        );
+        let want = line_bytewise(input, max);
+        for (name, scan) in scan_paths() {
+            assert_eq!(
+                line_with(input, max, scan),
+                want,
+                "{name}: {:?} max {max}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    type ScanFn = fn(&[u8], usize, usize) -> Scan;
+
+    /// Every scan this machine can run, the one [`line`] picks first.
+    fn scan_paths() -> Vec<(&'static str, ScanFn)> {
+        let mut v: Vec<(&'static str, ScanFn)> = vec![("picked", scan)];
+        v.push(("bytewise", |i, s, m| {
+            scan_with(i, s, m, Masks::bytewise, prefix_xor)
+        }));
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            v.push(("sse2", |i, s, m| {
+                scan_with(i, s, m, Masks::sse2, prefix_xor)
+            }));
+            if has!("popcnt") && has!("pclmulqdq") {
+                if has!("avx2") {
+                    v.push(("avx2", scan_avx2));
+                }
+                if has!("avx512bw") {
+                    v.push(("avx512", scan_avx512));
+                }
+            }
+        }
+        v
     }
 
     type MaskFn = fn(&[u8; 64]) -> Masks;
 
     /// Every way of computing the masks this machine can run.
+    #[allow(unsafe_code)]
     fn mask_paths() -> Vec<(&'static str, MaskFn)> {
-        let mut v: Vec<(&'static str, MaskFn)> = vec![("of", Masks::of)];
+        let mut v: Vec<(&'static str, MaskFn)> = Vec::new();
         #[cfg(target_arch = "x86_64")]
         {
             v.push(("sse2", Masks::sse2));
             if std::arch::is_x86_feature_detected!("avx2") {
-                v.push(("avx2", Masks::avx2));
+                // SAFETY: the CPU has AVX2.
+                v.push(("avx2", |b| unsafe { Masks::avx2_inner(b) }));
+            }
+            if std::arch::is_x86_feature_detected!("avx512bw") {
+                // SAFETY: the CPU has AVX-512BW.
+                v.push(("avx512", |b| unsafe { Masks::avx512_inner(b) }));
             }
         }
         v
@@ -633,6 +763,13 @@ mod tests {
             for k in 0..64 {
                 let want = (seed & (u64::MAX >> (63 - k))).count_ones() % 2;
                 assert_eq!((got >> k) & 1, want as u64);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("pclmulqdq") {
+                // SAFETY: the CPU has CLMUL.
+                #[allow(unsafe_code)]
+                let clmul = unsafe { prefix_xor_clmul(seed) };
+                assert_eq!(clmul, got, "{seed:#x}");
             }
         }
     }

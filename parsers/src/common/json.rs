@@ -253,7 +253,7 @@ pub fn raw_value(raw: &RawValue) -> Option<Value> {
 
 /// The record as text and as a JSON object, or why it is neither.
 pub fn parse_record(record: &[u8]) -> Result<(&str, Obj<'_>), ParseError> {
-    let text = std::str::from_utf8(record).map_err(|e| ParseError {
+    let text = crate::common::utf8::text(record).map_err(|e| ParseError {
         kind: ErrorKind::NotUtf8,
         at: e.valid_up_to(),
     })?;

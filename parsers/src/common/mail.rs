@@ -418,7 +418,7 @@ pub fn fit_base(ev: &mut Event<'_>) {
 /// The record as text: borrowed when it is UTF-8, repaired otherwise; the
 /// line end is trimmed.
 pub fn record_text(record: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(record) {
+    match crate::common::utf8::text(record) {
         Ok(s) => Cow::Borrowed(s.trim_end_matches(['\r', '\n'])),
         Err(_) => Cow::Owned(
             String::from_utf8_lossy(record)

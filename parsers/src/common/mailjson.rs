@@ -998,7 +998,7 @@ pub fn decode_json<'r>(
     out: &mut dyn FnMut(Event<'_>),
     map: impl FnOnce(Fields<'r>, &'r str, &mut dyn FnMut(Event<'_>)) -> Outcome,
 ) -> Outcome {
-    let text = match std::str::from_utf8(record) {
+    let text = match crate::common::utf8::text(record) {
         Ok(t) => t,
         Err(e) => {
             return unparsed(

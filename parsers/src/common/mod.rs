@@ -1,6 +1,6 @@
 //! Pieces shared by several sources: syslog headers, timestamps, key=value
 //! lists, e-mail address and endpoint helpers, JSON helpers, CEF records,
-//! mail event helpers, and the fallback event.
+//! mail event helpers, the fallback event, and the UTF-8 check of records.
 
 pub mod addr;
 pub mod cef;
@@ -13,3 +13,4 @@ pub mod mailjson;
 pub mod scan;
 pub mod syslog;
 pub mod time;
+pub mod utf8;

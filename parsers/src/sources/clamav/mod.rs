@@ -190,7 +190,7 @@ fn other_label(m: &str) -> &'static str {
 
 impl Decoder for ClamavDecoder {
     fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
-        let text = match std::str::from_utf8(record) {
+        let text = match crate::common::utf8::text(record) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(record),
         };

@@ -19,7 +19,7 @@ pub(crate) fn parse_record(record: &[u8]) -> Result<J<'_>, ParseError> {
             at: 0,
         });
     };
-    let text = std::str::from_utf8(record).map_err(|e| ParseError {
+    let text = crate::common::utf8::text(record).map_err(|e| ParseError {
         kind: ErrorKind::NotUtf8,
         at: e.valid_up_to(),
     })?;

@@ -102,7 +102,7 @@ impl Decoder for KeycloakDecoder {
             ));
             Outcome::Unparsed(e)
         };
-        let text = match std::str::from_utf8(record) {
+        let text = match crate::common::utf8::text(record) {
             Ok(t) => t,
             Err(e) => {
                 return unparsed(

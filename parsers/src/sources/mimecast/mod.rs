@@ -145,7 +145,7 @@ fn text_fields(line: &str) -> Option<(Fields<'_>, &str, &str)> {
 impl Decoder for MimecastDecoder {
     fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
         let opts = &self.opts;
-        let Ok(text) = std::str::from_utf8(record) else {
+        let Ok(text) = crate::common::utf8::text(record) else {
             return json::decode_json(record, product(), LOG_NAME, opts, out, |_, _, _| {
                 Outcome::Parsed
             });

@@ -162,7 +162,7 @@ fn set_client(m: &mut OpenMsg, c: &Endpoint<'_>) {
 impl Decoder for PostfixDecoder {
     fn decode(&mut self, record: &[u8], pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
         // Valid UTF-8 is the norm: borrow it; repair (copy) only the rest.
-        let text = match std::str::from_utf8(record) {
+        let text = match crate::common::utf8::text(record) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(record),
         };

@@ -147,6 +147,8 @@ impl Shared {
             hits: Vec::new(),
             memo: Default::default(),
             scratch: Vec::with_capacity(512),
+            found: Vec::new(),
+            named: Vec::new(),
         }
     }
 
@@ -403,6 +405,18 @@ pub struct Enricher {
     memo: std::cell::RefCell<tags::SenderMemo>,
     /// Where each entity's `data` is written before it is copied out.
     scratch: Vec<u8>,
+    /// The lists of principals and entities of the event at hand, empty
+    /// between events: their memory serves the next event.
+    found: Vec<Principal<'static>>,
+    named: Vec<Named<'static>>,
+}
+
+/// `v`, emptied, as a list of another type of the same size: an in-place
+/// `collect` of nothing, which keeps the allocation. Used to carry the
+/// memory of a list of borrowed items from one event to the next.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("emptied")).collect()
 }
 
 struct Named<'a> {
@@ -487,10 +501,10 @@ impl Enricher {
             *self.memo.borrow_mut() = Default::default();
         }
         self.cache.make_room();
-        let mut found = Vec::new();
+        let mut found: Vec<Principal<'_>> = recycle(std::mem::take(&mut self.found));
         entity::principals(ev, &mut found);
-        let mut named: Vec<Named<'_>> = Vec::with_capacity(found.len());
-        for p in found {
+        let mut named: Vec<Named<'_>> = recycle(std::mem::take(&mut self.named));
+        for p in found.drain(..) {
             let Some(r) = self.resolve(&p) else { continue };
             if named.iter().any(|n| n.r.id == r.id) {
                 continue;
@@ -502,6 +516,7 @@ impl Enricher {
                 hits: Vec::new(),
             });
         }
+        self.found = recycle(found);
         let cx = TagCtx {
             canon: &self.shared.canon,
             protected: &self.shared.protected,
@@ -629,6 +644,7 @@ impl Enricher {
         }
 
         if named.is_empty() && event_tags.is_empty() {
+            self.named = recycle(named);
             return;
         }
         let meta = ev.meta();
@@ -642,7 +658,7 @@ impl Enricher {
         // first step of a growing `Vec`) would be a request past malloc's
         // small bins, which makes it consolidate its free lists.
         ev.enrichments.reserve_exact(named.len());
-        for n in named {
+        for n in named.drain(..) {
             let hits: Vec<&Hit> = n.hits.iter().map(|&i| &self.hits[i]).collect();
             let data = n.r.data(
                 &self.cache.text,
@@ -660,6 +676,7 @@ impl Enricher {
                 ..Default::default()
             });
         }
+        self.named = recycle(named);
     }
 }
 

@@ -1031,3 +1031,14 @@ fn a_full_entity_cache_is_emptied_between_events_not_within_one() {
     // It was emptied at least once on the way.
     assert!(h.enricher.cache.by_key[Kind::User.index()].len() < n);
 }
+
+#[test]
+fn a_recycled_list_keeps_its_memory() {
+    let mut v: Vec<(&str, u64)> = Vec::with_capacity(8);
+    v.push(("a", 1));
+    let at = v.as_ptr() as usize;
+    let w: Vec<(&str, i64)> = super::recycle(v);
+    assert!(w.is_empty());
+    assert_eq!(w.capacity(), 8);
+    assert_eq!(w.as_ptr() as usize, at);
+}

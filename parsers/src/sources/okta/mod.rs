@@ -241,7 +241,7 @@ impl Decoder for OktaDecoder {
         }
         // One UTF-8 check for the whole record, so serde_json can borrow
         // strings without checking each of them again.
-        let text = match std::str::from_utf8(record) {
+        let text = match crate::common::utf8::text(record) {
             Ok(t) => t,
             Err(e) => return self.unparsed(record, ErrorKind::NotUtf8, e.valid_up_to(), out),
         };
@@ -305,6 +305,31 @@ mod tests {
             evs.push(serde_json::to_value(&e).unwrap())
         });
         (o, evs)
+    }
+
+    /// Which targets the mapping took is kept on the stack for up to 16
+    /// of them and in a list beyond: the same event either way.
+    #[test]
+    fn many_targets_map_as_few_do() {
+        for fillers in [2, 15, 16, 30] {
+            let mut targets: Vec<String> = (0..fillers)
+                .map(|i| format!(r#"{{"id":"x{i}","type":"Other","displayName":"x{i}"}}"#))
+                .collect();
+            targets.push(r#"{"id":"00u1","type":"User","alternateId":"ann@example.com"}"#.into());
+            targets.push(r#"{"id":"0oa1","type":"AppInstance","alternateId":"Mail"}"#.into());
+            let rec = format!(
+                r#"{{"uuid":"u1","published":"2024-08-13T15:58:20.353Z","eventType":"user.authentication.sso","outcome":{{"result":"SUCCESS"}},"target":[{}]}}"#,
+                targets.join(",")
+            );
+            let (o, evs) = decode(&rec);
+            assert!(o.is_parsed(), "{fillers}");
+            let ev = &evs[0];
+            assert_eq!(ev["user"]["uid"], "00u1", "{fillers}");
+            assert_eq!(ev["service"]["name"], "Mail", "{fillers}");
+            let rest = ev["unmapped"]["okta"]["target"].as_array().unwrap();
+            assert_eq!(rest.len(), fillers, "{fillers}");
+            assert_eq!(rest[fillers - 1]["id"], format!("x{}", fillers - 1));
+        }
     }
 
     #[test]

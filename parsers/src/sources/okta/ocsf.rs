@@ -581,7 +581,16 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
     let etype = e.event_type.as_ref().map(Text::as_str).unwrap_or("");
     let kind = classify(etype);
     let targets: &[Principal<'a>] = e.target.as_deref().unwrap_or(&[]);
-    let mut used = vec![false; targets.len()];
+    // Which targets a field took (the others go under `unmapped`): on the
+    // stack for the usual handful.
+    let mut few = [false; 16];
+    let mut many = Vec::new();
+    let used: &mut [bool] = if targets.len() <= few.len() {
+        &mut few[..targets.len()]
+    } else {
+        many.resize(targets.len(), false);
+        &mut many
+    };
     let find = |ty: &str| targets.iter().position(|t| is_type(t, ty));
     let empty = J::Null;
     let dbg = e
@@ -594,7 +603,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
         .map(actor)
         .filter(|a| a.user.is_some() || a.app_name.is_some());
     // The user the event is about: a target User, else the acting user.
-    let subject = |used: &mut Vec<bool>| -> Option<User<'a>> {
+    let subject = |used: &mut [bool]| -> Option<User<'a>> {
         let i = find("User");
         if let Some(i) = i {
             used[i] = true;
@@ -630,7 +639,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
     match kind {
         Kind::Auth(_) | Kind::AuthOther(_) => {
             let ev = &mut c.ev;
-            ev.user = subject(&mut used).map(Box::new);
+            ev.user = subject(used).map(Box::new);
             if let Some(a) = actor_obj {
                 ev.actor = Some(Box::new(a));
             }
@@ -731,7 +740,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
             }
         }
         Kind::Account(_) => {
-            c.ev.user = Some(Box::new(subject(&mut used).unwrap_or_else(|| User {
+            c.ev.user = Some(Box::new(subject(used).unwrap_or_else(|| User {
                 name: Some(Cow::Borrowed("unknown")),
                 ..Default::default()
             })));
@@ -774,16 +783,16 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
             }
             c.ev.actor = actor_obj.map(Box::new);
             if activity == 1 || activity == 2 {
-                c.ev.privileges = privileges(dbg, targets, &mut used);
+                c.ev.privileges = privileges(dbg, targets, used);
             }
         }
         Kind::Access(_) => {
-            c.ev.user = Some(Box::new(subject(&mut used).unwrap_or_else(|| User {
+            c.ev.user = Some(Box::new(subject(used).unwrap_or_else(|| User {
                 name: Some(Cow::Borrowed("unknown")),
                 ..Default::default()
             })));
             c.ev.actor = actor_obj.map(Box::new);
-            c.ev.privileges = privileges(dbg, targets, &mut used);
+            c.ev.privileges = privileges(dbg, targets, used);
             if c.ev.privileges.is_empty() {
                 c.ev.privileges.push(Cow::Borrowed("unknown"));
             }
@@ -898,7 +907,7 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
     if c.ev.risk_level_id.is_some() || c.ev.risk_details.is_some() || c.ev.policy.is_some() {
         c.ev.meta().profiles.push(Cow::Borrowed("security_control"));
     }
-    leftovers(&mut c, e, dbg_rest, targets, &used);
+    leftovers(&mut c, e, dbg_rest, targets, used);
     if opts.raw_data {
         c.ev.raw_data = Some(String::from_utf8_lossy(record));
     }

@@ -911,7 +911,8 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
     if opts.raw_data {
         c.ev.raw_data = Some(String::from_utf8_lossy(record));
     }
-    finish(c, fallback)
+    finish(&mut c, fallback);
+    c.ev
 }
 
 fn privileges<'a>(dbg: &J<'a>, targets: &[Principal<'a>], used: &mut [bool]) -> Vec<Str<'a>> {
@@ -1032,7 +1033,8 @@ fn leftovers<'a>(
     }
 }
 
-fn finish(mut c: Common<'_>, fallback: bool) -> Event<'_> {
+/// Put the members gathered for `unmapped.okta` in place.
+fn finish(c: &mut Common<'_>, fallback: bool) {
     let okta = std::mem::take(&mut c.unmapped);
     // Sorted for sure, but cheaply when the members came in key order.
     debug_assert!(
@@ -1047,7 +1049,6 @@ fn finish(mut c: Common<'_>, fallback: bool) -> Event<'_> {
         c.ev.unmapped()
             .insert("idlink".into(), json!({ "fallback": true }));
     }
-    c.ev
 }
 
 /// A Base Event (activity Other) for a LogEvent of an unmapped type that
@@ -1064,7 +1065,8 @@ fn base_fallback<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options, etype: 
     if opts.raw_data {
         c.ev.raw_data = Some(String::from_utf8_lossy(record));
     }
-    finish(c, true)
+    finish(&mut c, true);
+    c.ev
 }
 
 /// A known-vendor record whose fields did not have the expected types: a

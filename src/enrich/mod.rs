@@ -314,14 +314,64 @@ struct EntityCache {
     /// before skips [`Canon::address`]. Each spelling was resolved
     /// through an entry of `by_key`; the two are emptied together, so a
     /// spelling keeps answering what the keys would.
-    by_spelling: [FastMap<String, Resolved>; 8],
+    by_spelling: [FastMap<Spelling, Resolved>; 8],
+}
+
+/// A spelling as a map key: up to [`Spelling::INLINE`] bytes (nearly every
+/// address, user id and host name) in the key itself, so that a lookup
+/// compares it where it finds it instead of following a pointer to bytes
+/// that are seldom in the cache any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Spelling {
+    Inline(u8, [u8; Spelling::INLINE]),
+    Heap(Box<[u8]>),
+}
+
+impl Spelling {
+    const INLINE: usize = 38;
+
+    /// The key for `s`. Which form a spelling takes depends on its length
+    /// only, and unused inline bytes are zero, so equal spellings are
+    /// equal keys.
+    fn new(s: &str) -> Spelling {
+        let b = s.as_bytes();
+        if b.len() > Spelling::INLINE {
+            return Spelling::Heap(b.into());
+        }
+        let mut bytes = [0; Spelling::INLINE];
+        bytes[..b.len()].copy_from_slice(b);
+        Spelling::Inline(b.len() as u8, bytes)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Spelling::Inline(len, bytes) => &bytes[..usize::from(*len)],
+            Spelling::Heap(b) => b,
+        }
+    }
+}
+
+// Hashed as its bytes are, so a map of spellings is searched with `&[u8]`.
+impl std::hash::Hash for Spelling {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_bytes().hash(h);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Spelling {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
 }
 
 impl EntityCache {
     /// Empty it.
     fn clear(&mut self) {
         self.text.clear();
-        for m in self.by_key.iter_mut().chain(&mut self.by_spelling) {
+        for m in &mut self.by_key {
+            m.clear();
+        }
+        for m in &mut self.by_spelling {
             m.clear();
         }
     }
@@ -329,11 +379,8 @@ impl EntityCache {
     /// Empty it if it is full; only between events.
     fn make_room(&mut self) {
         if self.text.len() >= TEXT_CAP
-            || self
-                .by_key
-                .iter()
-                .chain(&self.by_spelling)
-                .any(|m| m.len() >= CACHE_CAP)
+            || self.by_key.iter().any(|m| m.len() >= CACHE_CAP)
+            || self.by_spelling.iter().any(|m| m.len() >= CACHE_CAP)
         {
             self.clear();
         }
@@ -440,7 +487,7 @@ impl Enricher {
         let mut found: Option<(Resolved, &str)> = None;
         let mut first: Option<(Cow<'_, str>, &str)> = None;
         for k in p.keys.iter().flatten() {
-            if let Some(r) = self.cache.by_spelling[memo].get(k.as_ref()) {
+            if let Some(r) = self.cache.by_spelling[memo].get(k.as_bytes()) {
                 return Some(*r);
             }
             let key = if lower_only {
@@ -470,7 +517,7 @@ impl Enricher {
                 (self.insert(p.hint, key), k)
             }
         };
-        self.cache.by_spelling[memo].insert(k.to_string(), r);
+        self.cache.by_spelling[memo].insert(Spelling::new(k), r);
         Some(r)
     }
 

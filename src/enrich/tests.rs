@@ -1042,3 +1042,21 @@ fn a_recycled_list_keeps_its_memory() {
     assert_eq!(w.capacity(), 8);
     assert_eq!(w.as_ptr() as usize, at);
 }
+
+#[test]
+fn spellings_are_found_by_their_bytes_at_every_length() {
+    use super::Spelling;
+    assert_eq!(std::mem::size_of::<Spelling>(), 40);
+    let mut m: super::FastMap<Spelling, usize> = Default::default();
+    let words: Vec<String> = (0..=60).map(|n| "ab".repeat(30)[..n].to_string()).collect();
+    for (i, w) in words.iter().enumerate() {
+        m.insert(Spelling::new(w), i);
+    }
+    assert_eq!(m.len(), words.len());
+    for (i, w) in words.iter().enumerate() {
+        assert_eq!(m.get(w.as_bytes()), Some(&i), "{w}");
+        assert_eq!(Spelling::new(w).as_bytes(), w.as_bytes());
+    }
+    assert_eq!(m.get(&b"abc\0"[..]), None);
+    assert_eq!(m.get(&b"x"[..]), None);
+}

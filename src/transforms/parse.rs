@@ -175,9 +175,10 @@ struct Output {
 /// Size of an output block.
 const BLOCK: usize = 256 * 1024;
 
-/// Full output blocks kept for reuse: as many as the file sink holds before
-/// it syncs ([`crate::sinks::file::SYNC_BYTES`]), so a source writing at
-/// full speed into it finds the oldest one free again.
+/// Full output blocks kept for reuse: as many as make up the file sink's
+/// sync interval ([`crate::sinks::file::SYNC_BYTES`]), so that a source
+/// writing at full speed finds a free one among them even while a sink
+/// holds several batches; the youngest free one is taken.
 const SPENT_MAX: usize = (crate::sinks::file::SYNC_BYTES as usize) / BLOCK + 4;
 
 fn encode(ev: &Event<'_>, o: &mut Output, counts: &mut BTreeMap<u32, u64>, out: &mut Vec<Encoded>) {

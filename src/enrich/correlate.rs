@@ -767,13 +767,7 @@ impl Correlator {
                 }
                 if let Some((lat, lon)) = o.geo {
                     for g in st.geos.iter() {
-                        // The same place again (the usual case) is 0 km
-                        // away, without the trigonometry.
-                        let km = if (lat, lon) == (g.lat, g.lon) {
-                            0.0
-                        } else {
-                            haversine_km(lat, lon, g.lat, g.lon)
-                        };
+                        let km = haversine_km(lat, lon, g.lat, g.lon);
                         if km < cfg.travel_min_km {
                             continue;
                         }
@@ -995,6 +989,11 @@ fn hit(tag: Tag, entity: u128, r: &Ref) -> Hit {
 
 /// Great-circle distance in km.
 pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    // The same place again (the usual case for one entity) is 0 km away,
+    // as the formula gives exactly, without the trigonometry.
+    if (lat1, lon1) == (lat2, lon2) {
+        return 0.0;
+    }
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = (lat2 - lat1).to_radians();
     let dl = (lon2 - lon1).to_radians();

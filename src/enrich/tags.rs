@@ -156,11 +156,18 @@ impl TagSet {
         self.0 |= o.0;
     }
 
-    /// The tags, in table order.
+    /// The tags, in table order: the table is in the order of the tags'
+    /// numbers, so this walks the set bits from the lowest up.
     pub fn iter(self) -> impl Iterator<Item = Tag> {
-        TAGS.iter()
-            .map(|i| i.tag)
-            .filter(move |t| self.contains(*t))
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(TAGS[i].tag)
+        })
     }
 }
 

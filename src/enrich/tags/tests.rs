@@ -62,3 +62,38 @@ fn tag_table_is_in_enum_order_and_fits_the_set() {
         vec![Tag::SpfFail, Tag::MfaFatigue]
     );
 }
+
+#[test]
+fn a_set_lists_its_tags_in_table_order() {
+    // Every single tag, every pair, and pseudo-random sets, against the
+    // table filtered by `contains`.
+    let mut sets: Vec<TagSet> = Vec::new();
+    for a in TAGS {
+        for b in TAGS {
+            let mut s = TagSet::default();
+            s.insert(a.tag);
+            s.insert(b.tag);
+            sets.push(s);
+        }
+    }
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..1000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut s = TagSet::default();
+        for t in TAGS.iter().filter(|t| x >> (t.tag as u8) & 1 == 1) {
+            s.insert(t.tag);
+        }
+        sets.push(s);
+    }
+    sets.push(TagSet::default());
+    for s in sets {
+        let want: Vec<Tag> = TAGS
+            .iter()
+            .map(|i| i.tag)
+            .filter(|t| s.contains(*t))
+            .collect();
+        assert_eq!(s.iter().collect::<Vec<_>>(), want, "{s:?}");
+    }
+}

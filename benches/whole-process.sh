@@ -12,7 +12,9 @@
 # IDLINK_BENCH_KEEP=DIR: keep each run's output as DIR/<workload>.ndjson
 # (to compare the events of two builds); IDLINK_BENCH_BIN=PATH: measure that
 # binary (an older build, for before/after) instead of building this tree;
-# CARGO_TARGET_DIR is honoured.
+# IDLINK_BENCH_PGO=1: build and measure the profile-optimised release binary
+# (scripts/pgo-release.sh) instead of the plain one; CARGO_TARGET_DIR is
+# honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=$(cd ../shared && pwd)
@@ -22,6 +24,8 @@ mkdir -p "$data"
     python3 "$shared/bench/gen-logs" --out "$data" --seed 42
 if [ -n "${IDLINK_BENCH_BIN:-}" ]; then
     bin=$IDLINK_BENCH_BIN
+elif [ -n "${IDLINK_BENCH_PGO:-}" ]; then
+    bin=$(bash scripts/pgo-release.sh | tail -n 1)
 else
     cargo build --release --quiet
     bin=${CARGO_TARGET_DIR:-target}/release/idlink

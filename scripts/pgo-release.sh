@@ -133,11 +133,16 @@ rm -rf "$work/demo-out"
     && "$gen" run --once --config demo.toml >/dev/null 2>&1)
 
 # The HTTP sinks, into the benchmark's receiver.
-port=$((20000 + RANDOM % 20000))
-python3 "$shared/bench/http-sink" --port "$port" --ready-file "$work/sink.ready" >/dev/null 2>&1 &
-sink_pid=$!
-for _ in $(seq 100); do [ -e "$work/sink.ready" ] && break; sleep 0.1; done
-[ -e "$work/sink.ready" ] || { echo "pgo: http-sink did not start" >&2; exit 1; }
+# A port another program holds makes the receiver exit: try a few.
+for _ in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 20000))
+    python3 "$shared/bench/http-sink" --port "$port" --ready-file "$work/sink.ready" >/dev/null 2>&1 &
+    sink_pid=$!
+    while kill -0 "$sink_pid" 2>/dev/null && [ ! -e "$work/sink.ready" ]; do sleep 0.1; done
+    [ -e "$work/sink.ready" ] && break
+    sink_pid=
+done
+[ -n "$sink_pid" ] || { echo "pgo: http-sink did not start" >&2; exit 1; }
 for compression in gzip none; do
     cat > "$work/http-$compression.body" <<TOML
 [sources.in]

@@ -81,20 +81,22 @@ run() {
     }
 }
 
+# file_source ID PARSER FILE...: the TOML of a file source.
+file_source() {
+    local id=$1 parser=$2 list
+    shift 2
+    list=$(printf '"%s",' "$@")
+    printf '[sources.%s]\ntype = "file"\ninclude = [%s]\nparser = "%s"\n' "$id" "${list%,}" "$parser"
+}
+
 # The benchmark's two workloads.
 for enabled in true false; do
     for w in okta:okta.ndjson postfix:postfix.log; do
         parser=${w%%:*}
-        cat > "$work/$parser-$enabled.body" <<TOML
-[sources.in]
-type = "file"
-include = ["$work/in/${w#*:}"]
-parser = "$parser"
-[sinks.out]
-type = "file"
-inputs = ["in"]
-path = "$work/out-$parser-$enabled.ndjson"
-TOML
+        {
+            file_source in "$parser" "$work/in/${w#*:}"
+            printf '[sinks.out]\ntype = "file"\ninputs = ["in"]\npath = "%s"\n' "$work/out-$parser-$enabled.ndjson"
+        } > "$work/$parser-$enabled.body"
         run "$parser-$enabled" "$enabled"
     done
 done
@@ -102,35 +104,31 @@ done
 # Every source's samples, by `parse` and by `run` (lab-NAME: the mail
 # lab's logs of source NAME).
 : > "$work/samples.body"
+ids=
 known=$("$gen" sources)
 for dir in "$shared"/samples/*/; do
-    source=$(basename "$dir")
-    source=${source#lab-}
+    id=$(basename "$dir")
+    source=${id#lab-}
     grep -qx "$source" <<< "$known" || continue
     files=$(find "$dir" -maxdepth 1 -type f \( -name 'events.*' -o -name 'framing-*.json' -o -name '*.log' \) | sort -u)
     [ -n "$files" ] || continue
     # shellcheck disable=SC2086
     "$gen" parse --source "$source" $files >/dev/null
-    list=$(printf '"%s",' $files)
-    cat >> "$work/samples.body" <<TOML
-[sources.$(basename "$dir")]
-type = "file"
-include = [${list%,}]
-parser = "$source"
-TOML
+    # shellcheck disable=SC2086
+    file_source "$id" "$source" $files >> "$work/samples.body"
+    ids="$ids\"$id\","
 done
-inputs=$(sed -n 's/^\[sources\.\(.*\)\]$/"\1",/p' "$work/samples.body" | tr -d '\n')
-cat >> "$work/samples.body" <<TOML
-[sinks.out]
-type = "file"
-inputs = [${inputs%,}]
-path = "$work/out-samples.ndjson"
-TOML
+printf '[sinks.out]\ntype = "file"\ninputs = [%s]\npath = "%s"\n' "${ids%,}" "$work/out-samples.ndjson" \
+    >> "$work/samples.body"
 run samples true
 
-rm -rf "$work/demo-out"
-(cd "$work" && sed "s#pipelines/demo/#$root/pipelines/demo/#g" "$root/pipelines/demo.toml" > demo.toml \
-    && "$gen" run --once --config demo.toml >/dev/null 2>&1)
+# The demo, its paths made absolute.
+sed "s#pipelines/demo/#$root/pipelines/demo/#g; s#demo-out/#$work/demo-out/#g" \
+    "$root/pipelines/demo.toml" > "$work/demo.toml"
+"$gen" run --once --config "$work/demo.toml" >/dev/null 2>"$work/demo.log" || {
+    cat "$work/demo.log" >&2
+    exit 1
+}
 
 # The HTTP sinks, into the benchmark's receiver.
 # A port another program holds makes the receiver exit: try a few.
@@ -144,11 +142,9 @@ for _ in 1 2 3 4 5; do
 done
 [ -n "$sink_pid" ] || { echo "pgo: http-sink did not start" >&2; exit 1; }
 for compression in gzip none; do
-    cat > "$work/http-$compression.body" <<TOML
-[sources.in]
-type = "file"
-include = ["$work/in/okta-10k.ndjson"]
-parser = "okta"
+    {
+        file_source in okta "$work/in/okta-10k.ndjson"
+        cat <<TOML
 [sinks.splunk]
 type = "splunk_hec"
 inputs = ["in"]
@@ -161,6 +157,7 @@ inputs = ["in"]
 endpoint = "http://127.0.0.1:$port/ingest"
 compression = "$compression"
 TOML
+    } > "$work/http-$compression.body"
     run "http-$compression" true
 done
 
@@ -171,6 +168,7 @@ say "merging $(find "$profiles" -name '*.profraw' | wc -l) profiles"
 mkdir -p "$target/pgo"
 sum=$(cksum < "$work/idlink.profdata" | cut -d' ' -f1)
 profile="$target/pgo/idlink-$sum.profdata"
+rm -f "$target"/pgo/idlink-*.profdata
 cp "$work/idlink.profdata" "$profile"
 
 say "optimised build"

@@ -64,6 +64,17 @@ python3 "$shared/bench/gen-logs" --out "$work/in" --seed 7 \
     --postfix-lines 200000 --okta-events 40000 >/dev/null
 head -n 10000 "$work/in/okta.ndjson" > "$work/in/okta-10k.ndjson"
 
+# quiet LOG CMD...: CMD with its output dropped and its stderr kept in
+# $work/LOG.log, shown when it fails.
+quiet() {
+    local log="$work/$1.log"
+    shift
+    "$@" >/dev/null 2>"$log" || {
+        cat "$log" >&2
+        exit 1
+    }
+}
+
 # run NAME ENRICH: `idlink run --once` over the sources and sinks written
 # to $work/NAME.body (TOML), with enrichment on or off.
 run() {
@@ -75,10 +86,7 @@ run() {
         echo 'local_domains = ["example.com", "corp.example.com", "example.org"]'
         cat "$work/$name.body"
     } > "$work/$name.toml"
-    "$gen" run --once --config "$work/$name.toml" >/dev/null 2>"$work/$name.log" || {
-        cat "$work/$name.log" >&2
-        exit 1
-    }
+    quiet "$name" "$gen" run --once --config "$work/$name.toml"
 }
 
 # file_source ID PARSER FILE...: the TOML of a file source.
@@ -101,22 +109,18 @@ for enabled in true false; do
     done
 done
 
-# Every source's samples, by `parse` and by `run` (lab-NAME: the mail
-# lab's logs of source NAME).
+# Every source's samples, by `parse` and by `run`.
+declare -A samples=()
+while read -r source path; do
+    samples[$source]+="$path"$'\n'
+done < <(bash "$root/scripts/sample-files.sh" "$gen" "$shared/samples")
 : > "$work/samples.body"
 ids=
-known=$("$gen" sources)
-for dir in "$shared"/samples/*/; do
-    id=$(basename "$dir")
-    source=${id#lab-}
-    grep -qx "$source" <<< "$known" || continue
-    files=$(find "$dir" -maxdepth 1 -type f \( -name 'events.*' -o -name 'framing-*.json' -o -name '*.log' \) | sort -u)
-    [ -n "$files" ] || continue
-    # shellcheck disable=SC2086
-    "$gen" parse --source "$source" $files >/dev/null
-    # shellcheck disable=SC2086
-    file_source "$id" "$source" $files >> "$work/samples.body"
-    ids="$ids\"$id\","
+for source in "${!samples[@]}"; do
+    mapfile -t paths <<< "${samples[$source]%$'\n'}"
+    quiet "parse-$source" "$gen" parse --source "$source" "${paths[@]}"
+    file_source "$source" "$source" "${paths[@]}" >> "$work/samples.body"
+    ids="$ids\"$source\","
 done
 printf '[sinks.out]\ntype = "file"\ninputs = [%s]\npath = "%s"\n' "${ids%,}" "$work/out-samples.ndjson" \
     >> "$work/samples.body"
@@ -125,10 +129,7 @@ run samples true
 # The demo, its paths made absolute.
 sed "s#pipelines/demo/#$root/pipelines/demo/#g; s#demo-out/#$work/demo-out/#g" \
     "$root/pipelines/demo.toml" > "$work/demo.toml"
-"$gen" run --once --config "$work/demo.toml" >/dev/null 2>"$work/demo.log" || {
-    cat "$work/demo.log" >&2
-    exit 1
-}
+quiet demo "$gen" run --once --config "$work/demo.toml"
 
 # The HTTP sinks, into the benchmark's receiver.
 # A port another program holds makes the receiver exit: try a few.

@@ -64,7 +64,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut dec = decoder(Source::Postfix, &opts);
             let mut events = 0usize;
-            let mut sink = |ev: idlink_parsers::ocsf::Event<'_>| {
+            let mut sink = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
                 buf.clear();
                 let _ = serde_json::to_writer(&mut buf, &ev);
                 events += 1;
@@ -80,7 +80,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut dec = decoder(Source::Postfix, &opts);
             let mut events = 0usize;
-            let mut sink = |_ev: idlink_parsers::ocsf::Event<'_>| events += 1;
+            let mut sink = |_ev: &mut idlink_parsers::ocsf::Event<'_>| events += 1;
             for (k, l) in lines.iter().enumerate() {
                 dec.decode(l, k as u64, &mut sink);
             }
@@ -92,7 +92,7 @@ fn bench(c: &mut Criterion) {
     let mut dec = decoder(Source::Postfix, &opts);
     let (mut events, mut bytes) = (0usize, 0usize);
     let mut buf = Vec::new();
-    let mut sink = |ev: idlink_parsers::ocsf::Event<'_>| {
+    let mut sink = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
         buf.clear();
         let _ = serde_json::to_writer(&mut buf, &ev);
         events += 1;

@@ -84,7 +84,7 @@ fn every_line_kind_has_a_fixture() {
 fn oldest_held_tracks_open_messages() {
     let mut dec = decoder(Source::Postfix, &util::options());
     let mut n = 0;
-    let mut sink = |_: idlink_parsers::ocsf::Event<'_>| n += 1;
+    let mut sink = |_: &mut idlink_parsers::ocsf::Event<'_>| n += 1;
     dec.decode(
         b"Nov 22 12:31:53 mx postfix/smtpd[1]: 3A8EA548888: client=mail.partner.test[127.0.0.20]",
         10,
@@ -127,7 +127,7 @@ fn max_open_and_ttl() {
     };
     let mut dec = decoder(Source::Postfix, &opts);
     let mut emitted = Vec::new();
-    let mut sink = |ev: idlink_parsers::ocsf::Event<'_>| {
+    let mut sink = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
         emitted.push(
             ev.unmapped
                 .as_ref()
@@ -155,7 +155,7 @@ fn max_open_and_ttl() {
 #[test]
 fn arbitrary_bytes_do_not_panic() {
     let mut dec = decoder(Source::Postfix, &util::options());
-    let mut sink = |_: idlink_parsers::ocsf::Event<'_>| {};
+    let mut sink = |_: &mut idlink_parsers::ocsf::Event<'_>| {};
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let alphabet = b"<>[]:;=, /-.0123456789ABCDEFabcdefNOQUEUEpostfixsmtpd\xff\xc3";
     for _ in 0..20_000 {

@@ -67,7 +67,7 @@ fn run_file(
 ) {
     let text = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut dec = decoder(Source::Postfix, &util::options());
-    let mut sink = |ev: idlink_parsers::ocsf::Event<'_>| {
+    let mut sink = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
         serde_json::to_writer(&mut *events, &ev).expect("serialise");
         events.push(b'\n');
     };

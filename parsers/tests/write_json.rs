@@ -54,7 +54,7 @@ fn check(source: Source, files: &[PathBuf]) -> usize {
     // Reused across events, as the agent does: its room holds what earlier
     // events left there.
     let mut reused = write::JsonBuf::with_capacity(64);
-    let mut compare = |ev: idlink_parsers::ocsf::Event<'_>| {
+    let mut compare = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
         let want = serde_json::to_vec(&ev).expect("serde_json");
         let mut got = Vec::new();
         ev.write_json(&mut got).expect("write_json");

@@ -77,11 +77,11 @@ impl ParseStage {
         let buf = &mut self.out;
         let counts = &mut self.class_counts;
         let enr = &mut self.enricher;
-        let outcome = self.decoder.decode(record, pos, &mut |mut ev| {
+        let outcome = self.decoder.decode(record, pos, &mut |ev| {
             if let Some(e) = enr.as_mut() {
-                e.enrich(&mut ev);
+                e.enrich(ev);
             }
-            encode(&ev, buf, counts, out)
+            encode(ev, buf, counts, out)
         });
         if !outcome.is_parsed() {
             self.stats.unparsed += 1;
@@ -132,11 +132,11 @@ impl ParseStage {
         let buf = &mut self.out;
         let counts = &mut self.class_counts;
         let enr = &mut self.enricher;
-        self.decoder.flush(&mut |mut ev| {
+        self.decoder.flush(&mut |ev| {
             if let Some(e) = enr.as_mut() {
-                e.enrich(&mut ev);
+                e.enrich(ev);
             }
-            encode(&ev, buf, counts, out)
+            encode(ev, buf, counts, out)
         });
     }
 

@@ -439,7 +439,7 @@ pub fn reject(
     log_name: &'static str,
     time_ms: Option<i64>,
     opts: &Options,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) -> Outcome {
     let err = ParseError { kind, at };
     let product = Product {
@@ -447,7 +447,7 @@ pub fn reject(
         vendor_name: Some(b(product.1)),
         ..Default::default()
     };
-    out(fallback::unparsed(
+    out(&mut fallback::unparsed(
         record, err, product, log_name, time_ms, opts,
     ));
     Outcome::Unparsed(err)

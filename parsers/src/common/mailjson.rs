@@ -995,8 +995,8 @@ pub fn decode_json<'r>(
     product: Product<'static>,
     log_name: &'static str,
     opts: &Options,
-    out: &mut dyn FnMut(Event<'_>),
-    map: impl FnOnce(Fields<'r>, &'r str, &mut dyn FnMut(Event<'_>)) -> Outcome,
+    out: &mut dyn FnMut(&mut Event<'_>),
+    map: impl FnOnce(Fields<'r>, &'r str, &mut dyn FnMut(&mut Event<'_>)) -> Outcome,
 ) -> Outcome {
     let text = match crate::common::utf8::text(record) {
         Ok(t) => t,
@@ -1044,10 +1044,10 @@ pub fn unparsed(
     product: Product<'static>,
     log_name: &'static str,
     opts: &Options,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) -> Outcome {
     let err = ParseError { kind, at };
-    out(fallback::unparsed(
+    out(&mut fallback::unparsed(
         record, err, product, log_name, None, opts,
     ));
     Outcome::Unparsed(err)

@@ -84,6 +84,14 @@ impl<'a> Event<'a> {
     /// filled from the schema; an activity the schema does not know becomes
     /// 99 Other.
     pub fn new(class: &ClassInfo, activity_id: i32, time: i64) -> Self {
+        let mut ev = Event::default();
+        ev.init(class, activity_id, time);
+        ev
+    }
+
+    /// Make an empty event the start of one of `class`, as [`Event::new`]
+    /// would: in place, for an event that is filled where it is read.
+    pub fn init(&mut self, class: &ClassInfo, activity_id: i32, time: i64) {
         let (activity_id, activity, type_name) = match class
             .activities
             .iter()
@@ -92,24 +100,21 @@ impl<'a> Event<'a> {
             Some(&(id, name, type_name)) => (id, name, Cow::Borrowed(type_name)),
             None => (99, "Other", Cow::Owned(format!("{}: Other", class.name))),
         };
-        Event {
-            class_uid: Some(class.uid),
-            class_name: Some(Cow::Borrowed(class.name)),
-            category_uid: Some(class.category_uid),
-            category_name: Some(Cow::Borrowed(class.category_name)),
-            activity_id: Some(activity_id),
-            activity_name: Some(Cow::Borrowed(activity)),
-            type_uid: Some(class.uid as i64 * 100 + activity_id as i64),
-            type_name: Some(type_name),
-            severity_id: Some(severity::INFORMATIONAL),
-            severity: Some(Cow::Borrowed("Informational")),
-            time: Some(time),
-            metadata: Some(Box::new(Metadata {
-                version: Some(Cow::Borrowed(VERSION)),
-                ..Default::default()
-            })),
+        self.class_uid = Some(class.uid);
+        self.class_name = Some(Cow::Borrowed(class.name));
+        self.category_uid = Some(class.category_uid);
+        self.category_name = Some(Cow::Borrowed(class.category_name));
+        self.activity_id = Some(activity_id);
+        self.activity_name = Some(Cow::Borrowed(activity));
+        self.type_uid = Some(class.uid as i64 * 100 + activity_id as i64);
+        self.type_name = Some(type_name);
+        self.severity_id = Some(severity::INFORMATIONAL);
+        self.severity = Some(Cow::Borrowed("Informational"));
+        self.time = Some(time);
+        self.metadata = Some(Box::new(Metadata {
+            version: Some(Cow::Borrowed(VERSION)),
             ..Default::default()
-        }
+        }));
     }
 
     /// Set `activity_id` 99 (Other) with the source's own label in

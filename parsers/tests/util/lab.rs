@@ -52,7 +52,7 @@ pub fn run(source: Source, lines: &[Vec<u8>]) -> (Counts, String, Vec<String>) {
     let mut bad = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         c.records += 1;
-        let mut sink = |ev: idlink_parsers::ocsf::Event<'_>| {
+        let mut sink = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
             c.events += 1;
             if is_fallback(&ev) {
                 c.fallback += 1;
@@ -134,7 +134,7 @@ pub fn golden(source: Source, folder: &str, min_files: usize) {
     for f in &files {
         let mut dec = decoder(source, &options());
         let mut got: Vec<Value> = Vec::new();
-        let mut sink = |ev: idlink_parsers::ocsf::Event<'_>| {
+        let mut sink = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
             got.push(serde_json::to_value(&ev).expect("serialise"))
         };
         for (n, line) in lines_of(f).iter().enumerate() {

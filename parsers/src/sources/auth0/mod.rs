@@ -40,12 +40,12 @@ pub fn decoder(opts: &Options) -> Box<dyn Decoder> {
 }
 
 impl Decoder for Auth0Decoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let product = *json::product("Auth0", "Okta");
         let (text, mut outer) = match json::parse_record(record) {
             Ok(x) => x,
             Err(e) => {
-                out(fallback::unparsed(
+                out(&mut fallback::unparsed(
                     record, e, product, LOG_NAME, None, &self.opts,
                 ));
                 return Outcome::Unparsed(e);
@@ -64,7 +64,7 @@ impl Decoder for Auth0Decoder {
                 kind: ErrorKind::NotThisSource,
                 at: 0,
             };
-            out(fallback::unparsed(
+            out(&mut fallback::unparsed(
                 record, e, product, LOG_NAME, None, &self.opts,
             ));
             return Outcome::Unparsed(e);
@@ -74,7 +74,7 @@ impl Decoder for Auth0Decoder {
             ev.meta().uid = outer_id;
         }
         o.keep(&mut ev, "");
-        out(ev);
+        out(&mut ev);
         Outcome::Parsed
     }
 }

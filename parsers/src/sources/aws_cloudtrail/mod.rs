@@ -41,12 +41,12 @@ pub fn decoder(opts: &Options) -> Box<dyn Decoder> {
 }
 
 impl Decoder for AwsCloudtrailDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let product = *json::product("CloudTrail", "AWS");
         let (text, mut o) = match json::parse_record(record) {
             Ok(x) => x,
             Err(e) => {
-                out(fallback::unparsed(
+                out(&mut fallback::unparsed(
                     record, e, product, LOG_NAME, None, &self.opts,
                 ));
                 return Outcome::Unparsed(e);
@@ -57,14 +57,14 @@ impl Decoder for AwsCloudtrailDecoder {
                 kind: ErrorKind::NotThisSource,
                 at: 0,
             };
-            out(fallback::unparsed(
+            out(&mut fallback::unparsed(
                 record, e, product, LOG_NAME, None, &self.opts,
             ));
             return Outcome::Unparsed(e);
         }
         let mut ev = map(&mut o, self.opts.raw_data.then_some(text), &self.opts);
         o.keep(&mut ev, "");
-        out(ev);
+        out(&mut ev);
         Outcome::Parsed
     }
 }

@@ -118,7 +118,7 @@ fn verdict_str(v: &Value) -> Option<String> {
 }
 
 /// Map a CEF consolidated event.
-fn map_cef<'a>(ctx: &LineCtx<'a>, c: &cef::Cef<'a>, out: &mut dyn FnMut(Event<'_>)) {
+fn map_cef<'a>(ctx: &LineCtx<'a>, c: &cef::Cef<'a>, out: &mut dyn FnMut(&mut Event<'_>)) {
     let ext: Vec<(&'a str, Cow<'a, str>)> = cef::ext_iter(c.extension).collect();
     let get = |k: &str| {
         ext.iter()
@@ -407,7 +407,7 @@ fn map_cef<'a>(ctx: &LineCtx<'a>, c: &cef::Cef<'a>, out: &mut dyn FnMut(Event<'_
         ev.set_severity(2);
     }
     mail::fit_base(&mut ev);
-    out(ev);
+    out(&mut ev);
     // Detections.
     let mut dets: Vec<(String, &'static str, String, Vec<Malware<'a>>, i32)> = Vec::new();
     for (k, v) in &verdicts {
@@ -460,7 +460,7 @@ fn map_cef<'a>(ctx: &LineCtx<'a>, c: &cef::Cef<'a>, out: &mut dyn FnMut(Event<'_
         }
         let meta = f.meta();
         meta.event_code = Some(c.signature_id.clone());
-        out(f);
+        out(&mut f);
     }
 }
 
@@ -482,7 +482,7 @@ fn map_text<'a>(
     log: &'a str,
     level: &'a str,
     msg: &'a str,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) {
     let mid = mid_of(msg);
     let sev = match level {
@@ -555,9 +555,9 @@ fn map_text<'a>(
         put_opt(m, "mid", mid);
         put(m, "engine", engine);
         ev.message = Some(b(msg));
-        out(ev);
-        if let Some(f) = finding {
-            out(f);
+        out(&mut ev);
+        if let Some(mut f) = finding {
+            out(&mut f);
         }
         return;
     }
@@ -594,16 +594,16 @@ fn map_text<'a>(
         ev
     };
     if msg.starts_with("New SMTP ICID ") {
-        return out(conn(1, "ICID "));
+        return out(&mut conn(1, "ICID "));
     }
     if msg.starts_with("New SMTP DCID ") {
-        return out(conn(1, "DCID "));
+        return out(&mut conn(1, "DCID "));
     }
     if msg.starts_with("ICID ") && msg.ends_with(" close") {
-        return out(conn(2, "ICID "));
+        return out(&mut conn(2, "ICID "));
     }
     if msg.starts_with("DCID ") && msg.ends_with(" close") {
-        return out(conn(2, "DCID "));
+        return out(&mut conn(2, "DCID "));
     }
     if let Some(mid) = mid.filter(|_| log == "mail_logs" && !msg.starts_with("Start MID")) {
         // Lines with an address are Email Activity.
@@ -686,7 +686,7 @@ fn map_text<'a>(
             }
         }
         mail::fit_base(&mut ev);
-        return out(ev);
+        return out(&mut ev);
     }
     let mut ev = new_event(ctx, &BASE_EVENT, 99);
     other_activity(
@@ -707,7 +707,7 @@ fn map_text<'a>(
         "icid",
         after(msg, "ICID ").and_then(|r| r.split(' ').next()),
     );
-    out(ev);
+    out(&mut ev);
 }
 
 /// The facts of a per-MID line that have no place in a Base Event, under
@@ -772,7 +772,7 @@ fn text_facts(m: &mut Map<String, Value>, mid: &str, msg: &str) {
 }
 
 impl Decoder for EsaDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = mail::record_text(record);
         let line: &str = &text;
         let opts = &self.opts;

@@ -189,18 +189,19 @@ fn other_label(m: &str) -> &'static str {
 }
 
 impl Decoder for ClamavDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = match crate::common::utf8::text(record) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(record),
         };
         let line = text.trim_end_matches(['\r', '\n']);
         let opts = &self.opts;
-        let fail = |kind: ErrorKind, at: usize, t: Option<i64>, out: &mut dyn FnMut(Event<'_>)| {
-            let err = ParseError { kind, at };
-            out(scan::unparsed(record, err, PRODUCT, "clamav", t, opts));
-            Outcome::Unparsed(err)
-        };
+        let fail =
+            |kind: ErrorKind, at: usize, t: Option<i64>, out: &mut dyn FnMut(&mut Event<'_>)| {
+                let err = ParseError { kind, at };
+                out(&mut scan::unparsed(record, err, PRODUCT, "clamav", t, opts));
+                Outcome::Unparsed(err)
+            };
         if line.trim().is_empty() {
             return fail(ErrorKind::Empty, 0, None, out);
         }
@@ -299,7 +300,7 @@ fn map<'a>(
     msg: &'a str,
     parsed: &Msg<'a>,
     program: Option<&'a str>,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) {
     let with_syslog = |mut ev: Event<'a>| {
         if let Some(p) = program {
@@ -312,7 +313,7 @@ fn map<'a>(
             let mut ev = email_scan(ctx, from, to);
             security(&mut ev, action::ALLOWED, disposition::ALLOWED);
             ev.message = Some(b(msg));
-            out(with_syslog(ev));
+            out(&mut with_syslog(ev));
         }
         Msg::Infected {
             qid,
@@ -346,7 +347,7 @@ fn map<'a>(
                 put_opt(m, "subject", *subject);
                 put_opt(m, "message_id", msgid);
             }
-            let ev = with_syslog(ev);
+            let mut ev = with_syslog(ev);
             let f = is_email_ev.then(|| {
                 finding(
                     &ev,
@@ -356,9 +357,9 @@ fn map<'a>(
                     email_evidence(&ev),
                 )
             });
-            out(ev);
-            if let Some(f) = f {
-                out(f);
+            out(&mut ev);
+            if let Some(mut f) = f {
+                out(&mut f);
             }
         }
         Msg::Found {
@@ -394,14 +395,14 @@ fn map<'a>(
                 },
             );
             f.message = Some(b(msg));
-            out(with_syslog(f));
+            out(&mut with_syslog(f));
         }
         Msg::Ok { path } => {
             let mut ev = other_event(ctx, &BASE_EVENT, "File Scan");
             ev.set_status(status::SUCCESS, None);
             ev.message = Some(b(msg));
             put(vendor(&mut ev, "clamav"), "path", *path);
-            out(with_syslog(ev));
+            out(&mut with_syslog(ev));
         }
         Msg::ScanError { path, text } => {
             let mut ev = other_event(ctx, &BASE_EVENT, "File Scan");
@@ -410,7 +411,7 @@ fn map<'a>(
             ev.status_detail = Some(b(text));
             ev.message = Some(b(msg));
             put(vendor(&mut ev, "clamav"), "path", *path);
-            out(with_syslog(ev));
+            out(&mut with_syslog(ev));
         }
         Msg::Other { label } => {
             let mut ev = other_event(ctx, &BASE_EVENT, label);
@@ -421,7 +422,7 @@ fn map<'a>(
                 ev.set_severity(severity::LOW);
             }
             ev.message = Some(b(msg));
-            out(with_syslog(ev));
+            out(&mut with_syslog(ev));
         }
     }
 }

@@ -55,18 +55,19 @@ pub fn decoder(opts: &Options) -> Box<dyn Decoder> {
 }
 
 impl Decoder for DovecotDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = match crate::common::utf8::text(record) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(record),
         };
         let line = text.trim_end_matches(['\r', '\n']);
         let opts = &self.opts;
-        let fail = |kind: ErrorKind, at: usize, t: Option<i64>, out: &mut dyn FnMut(Event<'_>)| {
-            let err = ParseError { kind, at };
-            out(scan::unparsed(record, err, PRODUCT, LOG_NAME, t, opts));
-            Outcome::Unparsed(err)
-        };
+        let fail =
+            |kind: ErrorKind, at: usize, t: Option<i64>, out: &mut dyn FnMut(&mut Event<'_>)| {
+                let err = ParseError { kind, at };
+                out(&mut scan::unparsed(record, err, PRODUCT, LOG_NAME, t, opts));
+                Outcome::Unparsed(err)
+            };
         if line.trim().is_empty() {
             return fail(ErrorKind::Empty, 0, None, out);
         }
@@ -87,7 +88,7 @@ impl Decoder for DovecotDecoder {
             opts,
         };
         let msg = parse_msg(&l);
-        out(map(&ctx, &l, &msg));
+        out(&mut map(&ctx, &l, &msg));
         Outcome::Parsed
     }
 }

@@ -68,12 +68,12 @@ fn kind(o: &Obj<'_>) -> Option<Kind> {
 }
 
 impl Decoder for DuoDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let product = *json::product("Duo Security", "Cisco");
         let (text, mut obj) = match json::parse_record(record) {
             Ok(x) => x,
             Err(e) => {
-                out(fallback::unparsed(
+                out(&mut fallback::unparsed(
                     record, e, product, "Duo", None, &self.opts,
                 ));
                 return Outcome::Unparsed(e);
@@ -84,7 +84,7 @@ impl Decoder for DuoDecoder {
                 kind: ErrorKind::NotThisSource,
                 at: 0,
             };
-            out(fallback::unparsed(
+            out(&mut fallback::unparsed(
                 record, e, product, "Duo", None, &self.opts,
             ));
             return Outcome::Unparsed(e);
@@ -110,7 +110,7 @@ impl Decoder for DuoDecoder {
             Kind::Offline => offline(&mut ctx, &mut obj),
         };
         obj.keep(&mut ev, "");
-        out(ev);
+        out(&mut ev);
         Outcome::Parsed
     }
 }

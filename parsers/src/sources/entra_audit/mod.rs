@@ -35,11 +35,11 @@ fn product() -> Product<'static> {
 }
 
 impl Decoder for EntraAuditDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let err = match ms::parse_record(record) {
             Ok(j) => match ocsf::map(&j, record, &self.opts) {
-                Some(ev) => {
-                    out(ev);
+                Some(mut ev) => {
+                    out(&mut ev);
                     return Outcome::Parsed;
                 }
                 None => ParseError {
@@ -49,7 +49,7 @@ impl Decoder for EntraAuditDecoder {
             },
             Err(err) => err,
         };
-        out(fallback::unparsed(
+        out(&mut fallback::unparsed(
             record,
             err,
             product(),

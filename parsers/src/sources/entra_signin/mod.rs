@@ -42,11 +42,11 @@ fn product() -> Product<'static> {
 }
 
 impl Decoder for EntraSigninDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         match ms::parse_record(record) {
             Ok(j) => match ocsf::map(&j, record, &self.opts) {
-                Some(ev) => {
-                    out(ev);
+                Some(mut ev) => {
+                    out(&mut ev);
                     Outcome::Parsed
                 }
                 None => self.unparsed(record, ErrorKind::NotThisSource, 0, out),
@@ -62,10 +62,10 @@ impl EntraSigninDecoder {
         record: &[u8],
         kind: ErrorKind,
         at: usize,
-        out: &mut dyn FnMut(Event<'_>),
+        out: &mut dyn FnMut(&mut Event<'_>),
     ) -> Outcome {
         let err = ParseError { kind, at };
-        out(fallback::unparsed(
+        out(&mut fallback::unparsed(
             record,
             err,
             product(),

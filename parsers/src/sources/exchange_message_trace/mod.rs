@@ -35,7 +35,7 @@ impl ExchangeMessageTraceDecoder {
 }
 
 impl Decoder for ExchangeMessageTraceDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let opts = &self.opts;
         json::decode_json(
             record,
@@ -46,7 +46,7 @@ impl Decoder for ExchangeMessageTraceDecoder {
             |mut f, text, out| {
                 let is_trace = f.has("MessageTraceId")
                     || (f.has("Received") && (f.has("SenderAddress") || f.has("RecipientAddress")));
-                let ev = if is_trace {
+                let mut ev = if is_trace {
                     let mut ev = map(&mut f, opts);
                     json::finish(&mut ev, &f, text, opts);
                     ev
@@ -67,7 +67,7 @@ impl Decoder for ExchangeMessageTraceDecoder {
                     }
                     ev
                 };
-                out(ev);
+                out(&mut ev);
                 Outcome::Parsed
             },
         )

@@ -671,7 +671,7 @@ fn ev_lacks(from: Option<&str>) -> bool {
 }
 
 impl Decoder for EximDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = mail::record_text(record);
         let line: &str = &text;
         let opts = &self.opts;
@@ -750,7 +750,7 @@ impl Decoder for EximDecoder {
             put(vendor(&mut ev, "exim"), "pid", p);
         }
         mail::fit_base(&mut ev);
-        out(ev);
+        out(&mut ev);
         Outcome::Parsed
     }
 }

@@ -232,7 +232,7 @@ fn map_scan<'a>(
     ctx: &LineCtx<'a>,
     p: &[(&'a str, &'a str)],
     typ: &'a str,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'a>),
 ) {
     let msg = get(p, "msg").unwrap_or("");
     let scan = parse_scan(msg);
@@ -356,7 +356,7 @@ fn map_scan<'a>(
         ]
         .concat(),
     );
-    out(ev);
+    out(&mut ev);
     if scan.detected {
         let what = scan.file.or(scan.url).unwrap_or("message");
         let det = Detection {
@@ -373,11 +373,15 @@ fn map_scan<'a>(
             e.urls = urls;
         }
         f.message = Some(b(msg));
-        out(f);
+        out(&mut f);
     }
 }
 
-fn map_statistics<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], out: &mut dyn FnMut(Event<'_>)) {
+fn map_statistics<'a>(
+    ctx: &LineCtx<'a>,
+    p: &[(&'a str, &'a str)],
+    out: &mut dyn FnMut(&mut Event<'a>),
+) {
     let session = non_empty(get(p, "session_id"));
     let dir = match get(p, "direction") {
         Some("in") | Some("incoming") => Some(1),
@@ -497,14 +501,14 @@ fn map_statistics<'a>(ctx: &LineCtx<'a>, p: &[(&'a str, &'a str)], out: &mut dyn
         );
     }
     mail::fit_base(&mut ev);
-    out(ev);
-    if let Some(f) = finding {
-        out(f);
+    out(&mut ev);
+    if let Some(mut f) = finding {
+        out(&mut f);
     }
 }
 
 impl Decoder for FortimailDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = mail::record_text(record);
         let line: &str = &text;
         let opts = &self.opts;
@@ -556,17 +560,17 @@ impl Decoder for FortimailDecoder {
             None => b(t),
         });
         fn finish<'a>(
-            mut ev: Event<'a>,
+            ev: &mut Event<'a>,
             original: &Option<Str<'a>>,
             code: &Option<Str<'a>>,
-            out: &mut dyn FnMut(Event<'_>),
+            out: &mut dyn FnMut(&mut Event<'_>),
         ) {
             let meta = ev.meta();
             meta.original_time = original.clone();
             if code.is_some() {
                 meta.event_code = code.clone();
             }
-            mail::fit_base(&mut ev);
+            mail::fit_base(ev);
             out(ev);
         }
         match typ {
@@ -588,7 +592,7 @@ impl Decoder for FortimailDecoder {
                     );
                 }
                 finish(
-                    sendmail::map(&ctx, qid, &msg, "fortimail"),
+                    &mut sendmail::map(&ctx, qid, &msg, "fortimail"),
                     &original,
                     &code,
                     out,
@@ -610,14 +614,14 @@ impl Decoder for FortimailDecoder {
                     e.uid = session.map(b).or(e.uid.take());
                 }
                 keep_rest(&mut ev, &p, &[COMMON, &["session_id"]].concat());
-                finish(ev, &original, &code, out);
+                finish(&mut ev, &original, &code, out);
             }
             Some(_) => {
                 let mut ev = new_event(&ctx, &BASE_EVENT, 99);
                 other_activity(&mut ev, "System Event");
                 ev.message = non_empty(get(&p, "msg")).map(b);
                 keep_rest(&mut ev, &p, COMMON);
-                finish(ev, &original, &code, out);
+                finish(&mut ev, &original, &code, out);
             }
         }
         Outcome::Parsed

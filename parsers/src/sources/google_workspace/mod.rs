@@ -36,12 +36,12 @@ pub fn decoder(opts: &Options) -> Box<dyn Decoder> {
 }
 
 impl Decoder for GoogleWorkspaceDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let product = *json::product("Google Workspace", "Google");
         let (text, obj) = match json::parse_record(record) {
             Ok(x) => x,
             Err(e) => {
-                out(fallback::unparsed(
+                out(&mut fallback::unparsed(
                     record, e, product, LOG_NAME, None, &self.opts,
                 ));
                 return Outcome::Unparsed(e);
@@ -52,7 +52,7 @@ impl Decoder for GoogleWorkspaceDecoder {
                 kind: ErrorKind::NotThisSource,
                 at: 0,
             };
-            out(fallback::unparsed(
+            out(&mut fallback::unparsed(
                 record, e, product, LOG_NAME, None, &self.opts,
             ));
             return Outcome::Unparsed(e);

@@ -38,7 +38,7 @@ pub(super) fn map<'a>(
     text: &'a str,
     mut rec: Obj<'a>,
     opts: &Options,
-    out: &mut dyn FnMut(Event<'a>),
+    out: &mut dyn FnMut(&mut Event<'a>),
 ) {
     let mut id = rec.obj("id").unwrap_or_default();
     let original_time = id.str("time");
@@ -89,7 +89,7 @@ pub(super) fn map<'a>(
         let mut ev = api_event(&ctx, "", 99, Params::default());
         other_activity(&mut ev, "No Events");
         mark_fallback(&mut ev);
-        out(ev);
+        out(&mut ev);
     }
     for (i, raw) in events.into_iter().enumerate() {
         let Some(mut e) = Obj::from_raw(raw) else {
@@ -109,7 +109,7 @@ pub(super) fn map<'a>(
                 .insert("event_type".into(), Value::String(ty.into_owned()));
         }
         e.keep(&mut ev, "event");
-        out(ev);
+        out(&mut ev);
     }
 }
 

@@ -89,10 +89,10 @@ impl<'a> KcEvent<'a> {
 }
 
 impl Decoder for KeycloakDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let product = *json::product("Keycloak", "Keycloak");
-        let unparsed = |e: ParseError, out: &mut dyn FnMut(Event<'_>)| {
-            out(fallback::unparsed(
+        let unparsed = |e: ParseError, out: &mut dyn FnMut(&mut Event<'_>)| {
+            out(&mut fallback::unparsed(
                 record,
                 e,
                 product.clone(),
@@ -162,11 +162,11 @@ impl Decoder for KeycloakDecoder {
                 }
                 let mut e = ocsf::user_event(ev, raw);
                 e.unmapped().insert("thread".into(), line.thread.into());
-                out(e);
+                out(&mut e);
                 return Outcome::Parsed;
             }
         }
-        out(ocsf::server_line(&line, time, original, raw));
+        out(&mut ocsf::server_line(&line, time, original, raw));
         Outcome::Parsed
     }
 }
@@ -175,7 +175,7 @@ fn decode_json<'a>(
     mut o: Obj<'a>,
     raw: Option<&'a str>,
     opts: &Options,
-    out: &mut dyn FnMut(Event<'a>),
+    out: &mut dyn FnMut(&mut Event<'a>),
 ) -> Result<(), ParseError> {
     let not_this = ParseError {
         kind: ErrorKind::NotThisSource,
@@ -185,7 +185,7 @@ fn decode_json<'a>(
     if o.has("operationType") && o.has("resourceType") {
         let mut e = ocsf::admin_event(&mut o, raw, opts);
         o.keep(&mut e, "");
-        out(e);
+        out(&mut e);
         return Ok(());
     }
     // Event-store / REST representation of a user event.
@@ -225,7 +225,7 @@ fn decode_json<'a>(
             d.keep(&mut e, "details");
         }
         o.keep(&mut e, "");
-        out(e);
+        out(&mut e);
         return Ok(());
     }
     // JSON log record (Quarkus JSON or ECS).
@@ -278,7 +278,7 @@ fn decode_json<'a>(
         }
     };
     o.keep(&mut e, "");
-    out(e);
+    out(&mut e);
     Ok(())
 }
 

@@ -33,11 +33,11 @@ fn product() -> Product<'static> {
 }
 
 impl Decoder for M365AuditDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let err = match ms::parse_record(record) {
             Ok(mut j) => match ocsf::map(ocsf::unnest(&mut j), record, &self.opts) {
-                Some(ev) => {
-                    out(ev);
+                Some(mut ev) => {
+                    out(&mut ev);
                     return Outcome::Parsed;
                 }
                 None => ParseError {
@@ -47,7 +47,7 @@ impl Decoder for M365AuditDecoder {
             },
             Err(err) => err,
         };
-        out(fallback::unparsed(
+        out(&mut fallback::unparsed(
             record,
             err,
             product(),

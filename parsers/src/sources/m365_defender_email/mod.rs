@@ -111,7 +111,7 @@ impl M365DefenderEmailDecoder {
 }
 
 impl Decoder for M365DefenderEmailDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let opts = &self.opts;
         json::decode_json(record, product(), LOG_NAME, opts, out, |f, text, out| {
             decode_fields(f, text, opts, out)
@@ -123,7 +123,7 @@ fn decode_fields<'a>(
     mut top: Fields<'a>,
     text: &'a str,
     opts: &Options,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) -> Outcome {
     let wrapped = top.peek("properties").is_some();
     let category = top.str_any(&["category", "Category", "Type", "$table"]);
@@ -174,7 +174,7 @@ fn decode_fields<'a>(
         if opts.raw_data {
             ev.raw_data = Some(Cow::Borrowed(text));
         }
-        out(ev);
+        out(&mut ev);
         return Outcome::Parsed;
     };
     let code = category.unwrap_or(Cow::Borrowed(table_name(table)));
@@ -193,8 +193,8 @@ fn decode_fields<'a>(
         }
         json::finish(first, &row, text, opts);
     }
-    for ev in events {
-        out(ev);
+    for mut ev in events {
+        out(&mut ev);
     }
     Outcome::Parsed
 }

@@ -143,7 +143,7 @@ fn text_fields(line: &str) -> Option<(Fields<'_>, &str, &str)> {
 }
 
 impl Decoder for MimecastDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let opts = &self.opts;
         let Ok(text) = crate::common::utf8::text(record) else {
             return json::decode_json(record, product(), LOG_NAME, opts, out, |_, _, _| {
@@ -189,7 +189,7 @@ fn map<'a>(
     f: &mut Fields<'a>,
     text: &'a str,
     opts: &Options,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) -> Outcome {
     map_with(f, text, opts, out, Map::new())
 }
@@ -222,7 +222,7 @@ fn map_with<'a>(
     f: &mut Fields<'a>,
     text: &'a str,
     opts: &Options,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
     extra: Map<String, Value>,
 ) -> Outcome {
     let kind = kind(f);
@@ -259,7 +259,7 @@ fn map_with<'a>(
             if opts.raw_data {
                 ev.raw_data = Some(Cow::Borrowed(text));
             }
-            out(ev);
+            out(&mut ev);
             return Outcome::Parsed;
         }
     }
@@ -269,8 +269,8 @@ fn map_with<'a>(
             first.unmapped().extend(extra);
         }
     }
-    for ev in events {
-        out(ev);
+    for mut ev in events {
+        out(&mut ev);
     }
     Outcome::Parsed
 }

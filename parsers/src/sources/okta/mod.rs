@@ -231,7 +231,7 @@ fn product() -> Product<'static> {
 }
 
 impl Decoder for OktaDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let start = record.iter().position(|b| !b.is_ascii_whitespace());
         let Some(start) = start else {
             return self.unparsed(record, ErrorKind::Empty, 0, out);
@@ -255,7 +255,9 @@ impl Decoder for OktaDecoder {
         };
         match parsed {
             Ok(()) if ev.event_type.is_some() || ev.published.is_some() => {
-                out(ocsf::map(&ev, record, &self.opts));
+                let mut mapped = Event::default();
+                ocsf::map(&ev, record, &self.opts, &mut mapped);
+                out(&mut mapped);
                 Outcome::Parsed
             }
             Ok(_) => self.unparsed(record, ErrorKind::NotThisSource, start, out),
@@ -263,7 +265,7 @@ impl Decoder for OktaDecoder {
             // keep it as a fallback event of this source.
             Err(e) => match serde_json::from_str::<J<'_>>(text) {
                 Ok(j) if j.get("eventType").str().is_some() => {
-                    out(ocsf::fallback_event(&j, record, &self.opts));
+                    out(&mut ocsf::fallback_event(&j, record, &self.opts));
                     Outcome::Parsed
                 }
                 Ok(_) => self.unparsed(record, ErrorKind::NotThisSource, start, out),
@@ -279,10 +281,10 @@ impl OktaDecoder {
         record: &[u8],
         kind: ErrorKind,
         at: usize,
-        out: &mut dyn FnMut(Event<'_>),
+        out: &mut dyn FnMut(&mut Event<'_>),
     ) -> Outcome {
         let err = ParseError { kind, at };
-        out(fallback::unparsed(
+        out(&mut fallback::unparsed(
             record,
             err,
             product(),

@@ -355,9 +355,10 @@ fn endpoint_type(d: &str) -> Option<i32> {
 }
 
 /// The common part of every event: metadata, time, severity, actor,
-/// source endpoint, HTTP request, status.
-struct Common<'a> {
-    ev: Event<'a>,
+/// source endpoint, HTTP request, status. The event is the caller's: it is
+/// built where it will be read, not moved there.
+struct Common<'e, 'a> {
+    ev: &'e mut Event<'a>,
     /// What goes under `unmapped.okta`.
     unmapped: Members<'a>,
 }
@@ -365,13 +366,20 @@ struct Common<'a> {
 /// Object members, kept borrowed until the event is written.
 type Members<'a> = Vec<(Str<'a>, J<'a>)>;
 
-fn base<'a>(e: &LogEvent<'a>, class: &ClassInfo, activity: i32, opts: &Options) -> Common<'a> {
+/// Start `ev`, an empty event, as one of `class`.
+fn base<'e, 'a>(
+    e: &LogEvent<'a>,
+    class: &ClassInfo,
+    activity: i32,
+    opts: &Options,
+    ev: &'e mut Event<'a>,
+) -> Common<'e, 'a> {
     let original = s(&e.published);
     let time = original
         .as_deref()
         .and_then(parse_time_ms)
         .unwrap_or(opts.reference_time_ms);
-    let mut ev = Event::new(class, activity, time);
+    ev.init(class, activity, time);
     let meta = ev.meta();
     meta.product = Some(Box::new(product()));
     meta.log_name = Some(Cow::Borrowed(LOG_NAME));
@@ -518,7 +526,7 @@ struct DebugRest<'a> {
 
 /// Risk into the event; risk, behaviours and the rest of debugData for
 /// `unmapped.okta`.
-fn debug_data<'a>(c: &mut Common<'a>, dbg: &J<'a>) -> DebugRest<'a> {
+fn debug_data<'a>(c: &mut Common<'_, 'a>, dbg: &J<'a>) -> DebugRest<'a> {
     let mut out = DebugRest::default();
     if let Some(risk) = dbg_str(dbg, "risk") {
         let m = sorted(braced_map(&risk));
@@ -577,7 +585,8 @@ fn device<'a>(e: &LogEvent<'a>) -> Option<Device<'a>> {
 }
 
 /// Map one LogEvent.
-pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Event<'a> {
+/// Map `e` into `ev`, an empty event.
+pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options, ev: &mut Event<'a>) {
     let etype = e.event_type.as_ref().map(Text::as_str).unwrap_or("");
     let kind = classify(etype);
     let targets: &[Principal<'a>] = e.target.as_deref().unwrap_or(&[]);
@@ -625,20 +634,20 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
         Kind::Api(a) => (&API_ACTIVITY, a),
         Kind::Unknown => (&API_ACTIVITY, 99),
     };
-    let mut c = base(e, class, activity, opts);
+    let mut c = base(e, class, activity, opts, ev);
     if let Kind::AuthOther(label) = kind {
-        crate::common::jtree::set_other_activity(&mut c.ev, label);
+        crate::common::jtree::set_other_activity(c.ev, label);
     }
     if activity == 99 && !matches!(kind, Kind::AuthOther(_)) {
-        crate::common::jtree::set_other_activity(&mut c.ev, Cow::Owned(etype.to_string()));
+        crate::common::jtree::set_other_activity(c.ev, Cow::Owned(etype.to_string()));
     }
-    set_status(&mut c.ev, e);
+    set_status(c.ev, e);
     let src = src_endpoint(e);
     let mut fallback = false;
 
     match kind {
         Kind::Auth(_) | Kind::AuthOther(_) => {
-            let ev = &mut c.ev;
+            let ev = &mut *c.ev;
             ev.user = subject(used).map(Box::new);
             if let Some(a) = actor_obj {
                 ev.actor = Some(Box::new(a));
@@ -890,7 +899,8 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
             if src.is_none() {
                 // API Activity requires src_endpoint; without one the closest
                 // valid class is the Base Event.
-                return base_fallback(e, record, opts, etype);
+                *c.ev = Event::default();
+                return base_fallback(e, record, opts, etype, c.ev);
             }
         }
     }
@@ -912,7 +922,6 @@ pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options) -> Eve
         c.ev.raw_data = Some(String::from_utf8_lossy(record));
     }
     finish(&mut c, fallback);
-    c.ev
 }
 
 fn privileges<'a>(dbg: &J<'a>, targets: &[Principal<'a>], used: &mut [bool]) -> Vec<Str<'a>> {
@@ -943,7 +952,7 @@ fn privileges<'a>(dbg: &J<'a>, targets: &[Principal<'a>], used: &mut [bool]) -> 
 /// Vendor fields no OCSF attribute took, as `unmapped.okta`. They are
 /// pushed in key order, so [`finish`] finds them sorted.
 fn leftovers<'a>(
-    c: &mut Common<'a>,
+    c: &mut Common<'_, 'a>,
     e: &LogEvent<'a>,
     dbg: DebugRest<'a>,
     targets: &[Principal<'a>],
@@ -1034,7 +1043,7 @@ fn leftovers<'a>(
 }
 
 /// Put the members gathered for `unmapped.okta` in place.
-fn finish(c: &mut Common<'_>, fallback: bool) {
+fn finish(c: &mut Common<'_, '_>, fallback: bool) {
     let okta = std::mem::take(&mut c.unmapped);
     // Sorted for sure, but cheaply when the members came in key order.
     debug_assert!(
@@ -1052,11 +1061,18 @@ fn finish(c: &mut Common<'_>, fallback: bool) {
 }
 
 /// A Base Event (activity Other) for a LogEvent of an unmapped type that
-/// has no source endpoint, the whole payload under `unmapped.okta`.
-fn base_fallback<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options, etype: &str) -> Event<'a> {
-    let mut c = base(e, &BASE_EVENT, 99, opts);
-    crate::common::jtree::set_other_activity(&mut c.ev, Cow::Owned(etype.to_string()));
-    set_status(&mut c.ev, e);
+/// has no source endpoint, the whole payload under `unmapped.okta`; `ev`
+/// is empty.
+fn base_fallback<'a>(
+    e: &LogEvent<'a>,
+    record: &'a [u8],
+    opts: &Options,
+    etype: &str,
+    ev: &mut Event<'a>,
+) {
+    let mut c = base(e, &BASE_EVENT, 99, opts, ev);
+    crate::common::jtree::set_other_activity(c.ev, Cow::Owned(etype.to_string()));
+    set_status(c.ev, e);
     if let Ok(j) = J::parse(record) {
         if let Some(v) = j.without(&[]) {
             c.unmapped.push((Cow::Borrowed("event"), v));
@@ -1066,7 +1082,6 @@ fn base_fallback<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options, etype: 
         c.ev.raw_data = Some(String::from_utf8_lossy(record));
     }
     finish(&mut c, true);
-    c.ev
 }
 
 /// A known-vendor record whose fields did not have the expected types: a
@@ -1085,7 +1100,9 @@ pub(super) fn fallback_event<'a>(j: &J<'a>, record: &'a [u8], opts: &Options) ->
         .map(Text::as_str)
         .unwrap_or("")
         .to_string();
-    base_fallback(&e, record, opts, &etype)
+    let mut ev = Event::default();
+    base_fallback(&e, record, opts, &etype, &mut ev);
+    ev
 }
 
 #[cfg(test)]

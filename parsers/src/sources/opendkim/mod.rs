@@ -70,7 +70,7 @@ impl MilterDecoder {
 }
 
 impl Decoder for MilterDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = match crate::common::utf8::text(record) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(record),
@@ -80,11 +80,12 @@ impl Decoder for MilterDecoder {
         let log_name = self.log_name();
         let prod = (kind.product(), kind.vendor());
         let opts = &self.opts;
-        let fail = |kind: ErrorKind, at: usize, t: Option<i64>, out: &mut dyn FnMut(Event<'_>)| {
-            let err = ParseError { kind, at };
-            out(scan::unparsed(record, err, prod, log_name, t, opts));
-            Outcome::Unparsed(err)
-        };
+        let fail =
+            |kind: ErrorKind, at: usize, t: Option<i64>, out: &mut dyn FnMut(&mut Event<'_>)| {
+                let err = ParseError { kind, at };
+                out(&mut scan::unparsed(record, err, prod, log_name, t, opts));
+                Outcome::Unparsed(err)
+            };
         if line.trim().is_empty() {
             return fail(ErrorKind::Empty, 0, None, out);
         }
@@ -118,7 +119,7 @@ impl Decoder for MilterDecoder {
         if let Some(p) = h.proc_id.and_then(|p| p.parse::<i64>().ok()) {
             put(m, "pid", p);
         }
-        out(ev);
+        out(&mut ev);
         Outcome::Parsed
     }
 }

@@ -115,8 +115,13 @@ fn classify(app: Option<&str>) -> Prog<'_> {
     }
 }
 
-fn emit_message(m: OpenMsg, reason: EmitReason, opts: &Options, out: &mut dyn FnMut(Event<'_>)) {
-    out(ocsf::message_event(&m, reason, opts));
+fn emit_message(
+    m: OpenMsg,
+    reason: EmitReason,
+    opts: &Options,
+    out: &mut dyn FnMut(&mut Event<'_>),
+) {
+    out(&mut ocsf::message_event(&m, reason, opts));
 }
 
 /// The fallback event, with `type_name` "Base Event: <label>": Base Event
@@ -160,7 +165,7 @@ fn set_client(m: &mut OpenMsg, c: &Endpoint<'_>) {
 }
 
 impl Decoder for PostfixDecoder {
-    fn decode(&mut self, record: &[u8], pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         // Valid UTF-8 is the norm: borrow it; repair (copy) only the rest.
         let text = match crate::common::utf8::text(record) {
             Ok(s) => Cow::Borrowed(s),
@@ -173,7 +178,7 @@ impl Decoder for PostfixDecoder {
                 kind: ErrorKind::Empty,
                 at: 0,
             };
-            out(unparsed(record, err, postfix_product(), None, opts));
+            out(&mut unparsed(record, err, postfix_product(), None, opts));
             return Outcome::Unparsed(err);
         }
         let (h, msg) = parse_header(line, tc);
@@ -192,7 +197,7 @@ impl Decoder for PostfixDecoder {
             opts,
         };
         let msg_at = line.len() - msg.len();
-        let fail = |kind: ErrorKind, out: &mut dyn FnMut(Event<'_>)| {
+        let fail = |kind: ErrorKind, out: &mut dyn FnMut(&mut Event<'_>)| {
             let err = ParseError { kind, at: msg_at };
             let product = match classify(h.app_name) {
                 Prog::Filter(k) => Product {
@@ -202,7 +207,7 @@ impl Decoder for PostfixDecoder {
                 },
                 _ => postfix_product(),
             };
-            out(unparsed(record, err, product, h.time_ms, opts));
+            out(&mut unparsed(record, err, product, h.time_ms, opts));
             Outcome::Unparsed(err)
         };
         if h.bad_timestamp {
@@ -252,7 +257,7 @@ impl Decoder for PostfixDecoder {
         }
     }
 
-    fn flush(&mut self, out: &mut dyn FnMut(Event<'_>)) {
+    fn flush(&mut self, out: &mut dyn FnMut(&mut Event<'_>)) {
         let opts = &self.opts;
         self.asm.drain(&mut |m, r| emit_message(m, r, opts, out));
     }
@@ -269,14 +274,14 @@ fn handle(
     pos: u64,
     service: &str,
     msg: &Msg<'_>,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) {
     let opts = ctx.opts;
     // Events of their own (the SASL success line also folds, below).
     // Policy actions with a queue ID only fold into their message.
     if !matches!(msg, Msg::Action(a) if a.qid.is_some()) {
-        if let Some(ev) = ocsf::line_event(ctx, msg) {
-            out(ev);
+        if let Some(mut ev) = ocsf::line_event(ctx, msg) {
+            out(&mut ev);
         }
     }
     let qid = match msg {
@@ -452,7 +457,7 @@ fn handle_filter(
     pos: u64,
     kind: FilterKind,
     f: &FilterMsg<'_>,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) {
     let opts = ctx.opts;
     match f {
@@ -497,8 +502,8 @@ fn handle_filter(
             m.dmarc_domain = m.set(m.dmarc_domain, domain);
         }
         _ => {
-            if let Some(ev) = ocsf::filter_event(ctx, kind, f) {
-                out(ev);
+            if let Some(mut ev) = ocsf::filter_event(ctx, kind, f) {
+                out(&mut ev);
             }
         }
     }

@@ -43,7 +43,7 @@ impl ProofpointPodDecoder {
 }
 
 impl Decoder for ProofpointPodDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let opts = &self.opts;
         json::decode_json(
             record,
@@ -76,15 +76,15 @@ impl Decoder for ProofpointPodDecoder {
                         if opts.raw_data {
                             ev.raw_data = Some(Cow::Borrowed(text));
                         }
-                        out(ev);
+                        out(&mut ev);
                         return Outcome::Parsed;
                     }
                 }
                 if let Some(first) = events.first_mut() {
                     json::finish(first, &f, text, opts);
                 }
-                for ev in events {
-                    out(ev);
+                for mut ev in events {
+                    out(&mut ev);
                 }
                 Outcome::Parsed
             },

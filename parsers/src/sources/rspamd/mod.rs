@@ -295,18 +295,19 @@ pub fn parse_task_log(msg: &str) -> Option<TaskLog<'_>> {
 }
 
 impl Decoder for RspamdDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = match crate::common::utf8::text(record) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(record),
         };
         let line = text.trim_end_matches(['\r', '\n']);
         let opts = &self.opts;
-        let fail = |kind: ErrorKind, at: usize, t: Option<i64>, out: &mut dyn FnMut(Event<'_>)| {
-            let err = ParseError { kind, at };
-            out(scan::unparsed(record, err, PRODUCT, LOG_NAME, t, opts));
-            Outcome::Unparsed(err)
-        };
+        let fail =
+            |kind: ErrorKind, at: usize, t: Option<i64>, out: &mut dyn FnMut(&mut Event<'_>)| {
+                let err = ParseError { kind, at };
+                out(&mut scan::unparsed(record, err, PRODUCT, LOG_NAME, t, opts));
+                Outcome::Unparsed(err)
+            };
         if line.trim().is_empty() {
             return fail(ErrorKind::Empty, 0, None, out);
         }
@@ -350,7 +351,7 @@ impl Decoder for RspamdDecoder {
                 return Outcome::Parsed;
             }
         }
-        out(base(&ctx, &l));
+        out(&mut base(&ctx, &l));
         Outcome::Parsed
     }
 }
@@ -468,7 +469,7 @@ fn task_events<'a>(
     ctx: &LineCtx<'a>,
     l: &Line<'a>,
     t: &TaskLog<'a>,
-    out: &mut dyn FnMut(Event<'_>),
+    out: &mut dyn FnMut(&mut Event<'_>),
 ) {
     let from = t.from.filter(|f| is_email(f));
     let tos: Vec<&str> = t.rcpts.iter().copied().filter(|a| is_email(a)).collect();
@@ -622,9 +623,9 @@ fn task_events<'a>(
         }
         f
     });
-    out(ev);
-    if let Some(f) = f {
-        out(f);
+    out(&mut ev);
+    if let Some(mut f) = f {
+        out(&mut f);
     }
 }
 

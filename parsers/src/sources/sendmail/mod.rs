@@ -618,7 +618,7 @@ fn local<'a>(ctx: &LineCtx<'a>) -> Box<NetworkEndpoint<'a>> {
 }
 
 impl Decoder for SendmailDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = mail::record_text(record);
         let line: &str = &text;
         let opts = &self.opts;
@@ -725,7 +725,7 @@ impl Decoder for SendmailDecoder {
             put_opt(m, "queue_id", qid);
         }
         mail::fit_base(&mut ev);
-        out(ev);
+        out(&mut ev);
         Outcome::Parsed
     }
 }

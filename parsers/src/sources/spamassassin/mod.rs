@@ -177,7 +177,7 @@ fn parse_line(msg: &str) -> Option<Line<'_>> {
     })
 }
 
-fn verdict_events<'a>(ctx: &LineCtx<'a>, v: &Verdict<'a>, out: &mut dyn FnMut(Event<'_>)) {
+fn verdict_events<'a>(ctx: &LineCtx<'a>, v: &Verdict<'a>, out: &mut dyn FnMut(&mut Event<'_>)) {
     let mut ev = new_event(ctx, &BASE_EVENT, 99);
     other_activity(&mut ev, "Spam Scan");
     ev.set_status(1, None);
@@ -222,7 +222,7 @@ fn verdict_events<'a>(ctx: &LineCtx<'a>, v: &Verdict<'a>, out: &mut dyn FnMut(Ev
         }
         put_opt(m, "message_uid", mid);
     }
-    out(ev);
+    out(&mut ev);
     if v.spam && v.result {
         let det = Detection {
             uid: format!("spamd:{}", mid.unwrap_or("unknown")),
@@ -253,12 +253,12 @@ fn verdict_events<'a>(ctx: &LineCtx<'a>, v: &Verdict<'a>, out: &mut dyn FnMut(Ev
             put(m, "score", s);
         }
         put(m, "tests", v.tests.clone());
-        out(f);
+        out(&mut f);
     }
 }
 
 impl Decoder for SpamdDecoder {
-    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(Event<'_>)) -> Outcome {
+    fn decode(&mut self, record: &[u8], _pos: u64, out: &mut dyn FnMut(&mut Event<'_>)) -> Outcome {
         let text = mail::record_text(record);
         let line: &str = &text;
         let opts = &self.opts;
@@ -349,7 +349,7 @@ impl Decoder for SpamdDecoder {
                 }));
                 ev.message = Some(b(text));
                 syslog(&mut ev);
-                out(ev);
+                out(&mut ev);
             }
             Line::Log { facility, text } => {
                 let mut ev = new_event(&ctx, &BASE_EVENT, 99);
@@ -359,7 +359,7 @@ impl Decoder for SpamdDecoder {
                     put(vendor(&mut ev, "spamassassin"), "facility", facility);
                 }
                 syslog(&mut ev);
-                out(ev);
+                out(&mut ev);
             }
         }
         Outcome::Parsed

@@ -54,7 +54,7 @@ pub fn run(source: Source, lines: &[Vec<u8>]) -> (Counts, String, Vec<String>) {
         c.records += 1;
         let mut sink = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
             c.events += 1;
-            if is_fallback(&ev) {
+            if is_fallback(ev) {
                 c.fallback += 1;
             } else {
                 c.mapped += 1;
@@ -135,7 +135,7 @@ pub fn golden(source: Source, folder: &str, min_files: usize) {
         let mut dec = decoder(source, &options());
         let mut got: Vec<Value> = Vec::new();
         let mut sink = |ev: &mut idlink_parsers::ocsf::Event<'_>| {
-            got.push(serde_json::to_value(&ev).expect("serialise"))
+            got.push(serde_json::to_value(ev).expect("serialise"))
         };
         for (n, line) in lines_of(f).iter().enumerate() {
             dec.decode(line, n as u64, &mut sink);

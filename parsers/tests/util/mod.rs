@@ -81,9 +81,9 @@ pub fn decode_all<R: AsRef<[u8]>>(
     let mut dec = decoder(source, options);
     let mut events = Vec::new();
     for (n, r) in records.iter().enumerate() {
-        dec.decode(r.as_ref(), n as u64, &mut |ev| events.push(serialise(&ev)));
+        dec.decode(r.as_ref(), n as u64, &mut |ev| events.push(serialise(ev)));
     }
-    dec.flush(&mut |ev| events.push(serialise(&ev)));
+    dec.flush(&mut |ev| events.push(serialise(ev)));
     events
 }
 
@@ -185,7 +185,7 @@ impl Golden<'_> {
             if line.is_empty() {
                 continue;
             }
-            let outcome = dec.decode(line, n as u64, &mut |ev| events.push(serialise(&ev)));
+            let outcome = dec.decode(line, n as u64, &mut |ev| events.push(serialise(ev)));
             if self.require_parsed {
                 assert!(
                     outcome.is_parsed(),
@@ -195,7 +195,7 @@ impl Golden<'_> {
                 );
             }
         }
-        dec.flush(&mut |ev| events.push(serialise(&ev)));
+        dec.flush(&mut |ev| events.push(serialise(ev)));
         events
     }
 
@@ -399,7 +399,7 @@ impl Samples {
             for (n, line) in lines.iter().enumerate() {
                 c.records += 1;
                 let mut fell_back = Vec::new();
-                let outcome = dec.decode(line, c.records, &mut |ev| tally(&ev, &mut fell_back));
+                let outcome = dec.decode(line, c.records, &mut |ev| tally(ev, &mut fell_back));
                 if !outcome.is_parsed() {
                     c.unparsed += 1;
                     bad.push(format!(
@@ -423,7 +423,7 @@ impl Samples {
         }
         let mut late = Vec::new();
         if self.check_flushed {
-            dec.flush(&mut |ev| tally(&ev, &mut late));
+            dec.flush(&mut |ev| tally(ev, &mut late));
         } else {
             dec.flush(&mut |_| {});
         }

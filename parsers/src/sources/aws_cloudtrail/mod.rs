@@ -507,7 +507,7 @@ mod tests {
         let mut d = AwsCloudtrailDecoder::new(Options::default());
         let mut evs = Vec::new();
         let o = d.decode(rec.as_bytes(), 0, &mut |e| {
-            evs.push(serde_json::to_value(&e).unwrap())
+            evs.push(serde_json::to_value(e).unwrap())
         });
         assert!(o.is_parsed(), "{o:?}");
         evs.remove(0)

@@ -440,7 +440,7 @@ mod tests {
         let mut d = decoder(&opts);
         let mut v = Vec::new();
         let o = d.decode(line.as_bytes(), 0, &mut |e| {
-            v.push(serde_json::to_value(&e).unwrap())
+            v.push(serde_json::to_value(e).unwrap())
         });
         (o, v)
     }

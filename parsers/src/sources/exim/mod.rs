@@ -808,7 +808,7 @@ mod tests {
     fn munged_values_stay_valid() {
         let mut d = decoder(&Options::default());
         let mut evs = Vec::new();
-        let o = d.decode(b"1999-03-02 09:44:33 10HmbB-000000005vi-0000 <= a@passme.example.com H=(cname.test.ex) [ip4.ip4.ip4.ip4] P=smtp S=sss", 0, &mut |e| evs.push(serde_json::to_value(&e).unwrap()));
+        let o = d.decode(b"1999-03-02 09:44:33 10HmbB-000000005vi-0000 <= a@passme.example.com H=(cname.test.ex) [ip4.ip4.ip4.ip4] P=smtp S=sss", 0, &mut |e| evs.push(serde_json::to_value(e).unwrap()));
         assert!(o.is_parsed());
         assert_eq!(evs[0]["class_uid"], 4009);
         assert!(evs[0].get("src_endpoint").is_none());

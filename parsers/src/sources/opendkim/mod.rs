@@ -235,7 +235,7 @@ mod tests {
         let mut d = milter_decoder(kind, &opts);
         let mut v = Vec::new();
         let o = d.decode(line.as_bytes(), 0, &mut |e| {
-            v.push(serde_json::to_value(&e).unwrap())
+            v.push(serde_json::to_value(e).unwrap())
         });
         (o, v.remove(0))
     }

@@ -842,7 +842,7 @@ mod tests {
         let mut d = ProofpointPodDecoder::new(Options::default());
         let mut out = Vec::new();
         let o = d.decode(rec.as_bytes(), 0, &mut |e| {
-            out.push(serde_json::to_value(&e).unwrap())
+            out.push(serde_json::to_value(e).unwrap())
         });
         assert!(o.is_parsed() || out.len() == 1);
         out

@@ -659,7 +659,7 @@ mod tests {
         let mut d = decoder(&opts);
         let mut v = Vec::new();
         let o = d.decode(PHISH.as_bytes(), 0, &mut |e| {
-            v.push(serde_json::to_value(&e).unwrap())
+            v.push(serde_json::to_value(e).unwrap())
         });
         assert!(o.is_parsed());
         assert_eq!(v.len(), 2);

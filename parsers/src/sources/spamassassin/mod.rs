@@ -330,8 +330,8 @@ impl Decoder for SpamdDecoder {
             }
         };
         match parsed {
-            Line::Verdict(v) => verdict_events(&ctx, &v, &mut |mut ev| {
-                syslog(&mut ev);
+            Line::Verdict(v) => verdict_events(&ctx, &v, &mut |ev| {
+                syslog(ev);
                 out(ev)
             }),
             Line::Connection {

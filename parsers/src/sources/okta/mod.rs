@@ -351,6 +351,46 @@ mod tests {
         assert_eq!(evs[0]["unmapped"]["idlink"]["fallback"], true);
     }
 
+    /// An event of a type the mapping does not know becomes API Activity,
+    /// which needs a source endpoint. Without one, the mapping starts
+    /// over as a Base Event: nothing of the API Activity it had begun
+    /// (actor, api, resources) is left in it.
+    #[test]
+    fn an_unknown_type_without_a_client_is_a_whole_base_event() {
+        let rec = r#"{"uuid":"u9","published":"2024-08-13T15:58:20.353Z","eventType":"vendor.thing.happened",
+            "displayMessage":"Thing","actor":{"id":"00u1","type":"User","alternateId":"ann@example.com"},
+            "target":[{"id":"x1","type":"Thing","displayName":"T"}],"outcome":{"result":"SUCCESS"}}"#;
+        let (o, evs) = decode(rec);
+        assert!(o.is_parsed());
+        assert_eq!(evs.len(), 1);
+        let want = serde_json::json!({
+            "activity_id": 99, "activity_name": "vendor.thing.happened",
+            "category_name": "Uncategorized", "category_uid": 0,
+            "class_name": "Base Event", "class_uid": 0, "message": "Thing",
+            "metadata": {
+                "event_code": "vendor.thing.happened", "log_name": "System Log",
+                "original_time": "2024-08-13T15:58:20.353Z",
+                "product": {"name": "Okta System Log", "vendor_name": "Okta"},
+                "uid": "u9", "version": "1.8.0"
+            },
+            "severity": "Informational", "severity_id": 1,
+            "status": "Success", "status_id": 1, "time": 1723564700353_i64,
+            "type_name": "Base Event: Other", "type_uid": 99,
+            "unmapped": {
+                "idlink": {"fallback": true},
+                "okta": {"event": {
+                    "actor": {"alternateId": "ann@example.com", "id": "00u1", "type": "User"},
+                    "displayMessage": "Thing", "eventType": "vendor.thing.happened",
+                    "outcome": {"result": "SUCCESS"},
+                    "published": "2024-08-13T15:58:20.353Z",
+                    "target": [{"displayName": "T", "id": "x1", "type": "Thing"}],
+                    "uuid": "u9"
+                }}
+            }
+        });
+        assert_eq!(evs[0], want);
+    }
+
     #[test]
     fn an_as_number_beyond_integer_t_stays_under_unmapped() {
         let rec = r#"{"uuid":"u1","published":"2024-08-13T15:58:20.353Z","eventType":"user.session.start",

@@ -584,8 +584,7 @@ fn device<'a>(e: &LogEvent<'a>) -> Option<Device<'a>> {
     (dev.uid.is_some() || dev.name.is_some()).then_some(dev)
 }
 
-/// Map one LogEvent.
-/// Map `e` into `ev`, an empty event.
+/// Map one LogEvent into `ev`, an empty event.
 pub(super) fn map<'a>(e: &LogEvent<'a>, record: &'a [u8], opts: &Options, ev: &mut Event<'a>) {
     let etype = e.event_type.as_ref().map(Text::as_str).unwrap_or("");
     let kind = classify(etype);

@@ -80,7 +80,7 @@ fn main() {
             let mut dec = decoder(Source::Okta, &Options::default());
             let mut events = Vec::with_capacity(recs.len());
             for r in &recs {
-                dec.decode(r, 0, &mut |e| events.push(e.clone().into_owned()));
+                dec.decode(r, 0, &mut |e| events.push(std::mem::take(e).into_owned()));
             }
             let mut buf = Vec::with_capacity(1 << 20);
             for round in 0..3 {

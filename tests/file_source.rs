@@ -542,3 +542,139 @@ fn a_deleted_gzip_file_is_read_to_the_end_of_its_stream() {
     tail_rounds(&mut tailer, &mut got, 2);
     assert_exactly(&got, &old);
 }
+
+#[test]
+fn rotated_files_renamed_while_they_are_opened_are_read_as_themselves() {
+    // logrotate renames every generation up by one while the agent starts
+    // and resumes each file from its checkpoint. A file must be identified
+    // by what the descriptor it reads holds: a fingerprint taken from the
+    // path a moment before opening it may be another generation's, and its
+    // offset then lands inside a line of the file actually opened.
+    use idlink::sources::file::checkpoint::Entry;
+    use idlink::sources::file::fingerprint;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let lab = Lab::new();
+    // Lines of different lengths, so offsets in one are not line starts in
+    // the other.
+    let a = lines("a", 0..400);
+    let b = lines("bbbbbbb", 0..400);
+    let (pa, pb) = (lab.log("app.log.2.gz"), lab.log("app.log.3.gz"));
+    gzip(&pa, &a);
+    gzip(&pb, &b);
+    let line_len = |l: &[String]| l[0].len() as u64 + 1;
+    let mut checkpoint = HashMap::new();
+    let mut want = HashMap::new();
+    for (path, content, done) in [(&pa, &a, 150usize), (&pb, &b, 250)] {
+        let (key, gz) = fingerprint::of_file(path).unwrap().unwrap();
+        assert!(gz);
+        checkpoint.insert(
+            key,
+            Entry {
+                fingerprint: key,
+                path: path.clone(),
+                dev: 0,
+                ino: 0,
+                offset: done as u64 * line_len(content),
+                state: 0,
+            },
+        );
+        want.insert(key, content[done..].to_vec());
+    }
+
+    // Swap the two names through a name outside the glob, as fast as
+    // possible, for as long as the tailers run.
+    let stop = Arc::new(AtomicBool::new(false));
+    let renamer = {
+        let (stop, tmp) = (stop.clone(), lab.path("swap.tmp"));
+        let (pa, pb) = (pa.clone(), pb.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                fs::rename(&pa, &tmp).unwrap();
+                fs::rename(&pb, &pa).unwrap();
+                fs::rename(&tmp, &pb).unwrap();
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let cfg = lab.config("").sources[0].clone();
+    let mut wrong = Vec::new();
+    for round in 0..300 {
+        // A new tailer from the same checkpoint: an agent restarting.
+        let mut tailer =
+            idlink::sources::file::tailer::Tailer::new(cfg.clone(), checkpoint.clone());
+        let mut got: HashMap<u64, Vec<String>> = HashMap::new();
+        // Until both are read, or long enough for any of them to have
+        // been found under some name (the renamer may be off the CPU for a
+        // while with one of them under its temporary name).
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            tailer.scan(&mut |_| {});
+            while tailer.read_some(
+                &mut |c| {
+                    let lines = got.entry(c.key).or_default();
+                    lines.extend(
+                        c.frames
+                            .iter()
+                            .map(|f| String::from_utf8_lossy(&f.data).into_owned()),
+                    );
+                },
+                &mut |_| {},
+            ) > 0
+            {}
+            if want
+                .iter()
+                .all(|(k, w)| got.get(k).map_or(0, Vec::len) >= w.len())
+            {
+                break;
+            }
+        }
+        for (key, w) in &want {
+            let g = got.get(key).cloned().unwrap_or_default();
+            if &g != w {
+                wrong.push(format!(
+                    "round {round}, file {key:016x}: {} lines, first {:?}, expected {} from {:?}",
+                    g.len(),
+                    g.first(),
+                    w.len(),
+                    w[0]
+                ));
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = renamer.join().unwrap();
+    assert!(swaps > 1000, "the names were swapped only {swaps} times");
+    assert!(
+        wrong.is_empty(),
+        "{} of 600 reads went wrong: {:#?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+}
+
+#[test]
+fn a_file_rewritten_shorter_under_the_same_first_line_is_read_again() {
+    // Emptied and written again while the agent was stopped, starting with
+    // the same line (a fixed header): shorter than the checkpoint says was
+    // delivered from it. Its new lines are read; the first line is repeated
+    // rather than anything skipped or cut.
+    let lab = Lab::new();
+    let header = "#Fields: a fixed first line".to_string();
+    let a = lines("before", 0..30);
+    lab.append("app.log", std::iter::once(header.clone()).chain(a.clone()));
+    lab.run_once("");
+    fs::write(lab.log("app.log"), "").unwrap();
+    let b = lines("after", 0..3);
+    lab.append("app.log", std::iter::once(header.clone()).chain(b.clone()));
+    lab.run_once("");
+    let got = lab.received();
+    assert_eq!(got.get(&header), Some(&2), "{got:?}");
+    let mut rest = got.clone();
+    rest.remove(&header);
+    assert_exactly(&rest, &[a, b].concat());
+}

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use idlink_parsers::{Options, Outcome};
@@ -328,7 +328,10 @@ impl Source<'_> {
 fn read_back(e: &SourceEntry) -> Result<Vec<u8>, String> {
     let path = &e.file;
     let shown = path.display();
-    let (key, gzip) = match fingerprint::of_file(path) {
+    // One descriptor is fingerprinted and read: the path may be given to
+    // another file (a rotation) between two opens.
+    let mut f = File::open(path).map_err(|err| format!("cannot read {shown}: {err}"))?;
+    let (key, gzip) = match fingerprint::of_open(&f) {
         Ok(Some(k)) => k,
         Ok(None) => {
             return Err(format!(
@@ -342,8 +345,7 @@ fn read_back(e: &SourceEntry) -> Result<Vec<u8>, String> {
             "{shown} no longer holds this record: it is another file now (rotated or replaced)"
         ));
     }
-    let read = |path: &Path| -> io::Result<Vec<u8>> {
-        let mut f = File::open(path)?;
+    let read = || -> io::Result<Vec<u8>> {
         let mut r: Box<dyn Read> = if gzip {
             let mut gz = flate2::read::MultiGzDecoder::new(f);
             io::copy(&mut (&mut gz).take(e.offset), &mut io::sink())?;
@@ -356,7 +358,7 @@ fn read_back(e: &SourceEntry) -> Result<Vec<u8>, String> {
         r.by_ref().take(e.length).read_to_end(&mut buf)?;
         Ok(buf)
     };
-    let buf = read(path).map_err(|err| format!("cannot read {shown}: {err}"))?;
+    let buf = read().map_err(|err| format!("cannot read {shown}: {err}"))?;
     if (buf.len() as u64) < e.length {
         return Err(format!(
             "{shown} no longer holds this record: it ends before byte {}",

@@ -43,23 +43,51 @@ pub fn of_bytes(head: &[u8]) -> Option<FileKey> {
 
 /// Fingerprint the file at `path`, and say whether it is gzip.
 pub fn of_file(path: &Path) -> io::Result<Option<(FileKey, bool)>> {
-    let mut f = File::open(path)?;
+    of_open(&File::open(path)?)
+}
+
+/// Fingerprint the open `file`, and say whether it is gzip. The bytes are
+/// taken with positioned reads, so the descriptor's read position is left
+/// alone and the key names the file this descriptor reads, whatever its
+/// path holds by now (a rotation may rename another file onto it at any
+/// moment).
+pub fn of_open(file: &File) -> io::Result<Option<(FileKey, bool)>> {
     let mut head = [0u8; MAX_FINGERPRINT_BYTES];
-    let n = read_up_to(&mut f, &mut head)?;
+    let n = read_head_at(file, &mut head)?;
     if is_gzip(&head[..n]) {
-        let f = File::open(path)?;
-        let mut gz = MultiGzDecoder::new(f);
-        let mut plain = [0u8; MAX_FINGERPRINT_BYTES];
-        // A gzip file that is still being written may end early: no
-        // fingerprint yet rather than an error.
-        let n = match read_up_to(&mut gz, &mut plain) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        return Ok(of_bytes(&plain[..n]).map(|k| (k, true)));
+        return Ok(of_gzip(file)?.map(|k| (k, true)));
     }
     Ok(of_bytes(&head[..n]).map(|k| (k, false)))
+}
+
+/// The fingerprint of the open gzip `file`'s decompressed content (as
+/// [`of_open`]: positioned reads).
+pub fn of_gzip(file: &File) -> io::Result<Option<FileKey>> {
+    let mut gz = MultiGzDecoder::new(ReadAt { file, pos: 0 });
+    let mut plain = [0u8; MAX_FINGERPRINT_BYTES];
+    // A gzip file that is still being written may end early: no
+    // fingerprint yet rather than an error.
+    let n = match read_up_to(&mut gz, &mut plain) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(of_bytes(&plain[..n]))
+}
+
+/// A [`Read`] over a file by positioned reads from `pos`.
+struct ReadAt<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 /// The identity of a file whose first line equals that of another live file
@@ -76,14 +104,6 @@ pub fn alternate(key: FileKey, dev: u64, ino: u64) -> FileKey {
 /// How many first bytes of a file are kept to compare it with others.
 pub const HEAD_BYTES: usize = 4096;
 
-/// The first [`HEAD_BYTES`] of a plain file.
-pub fn head(path: &Path) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; HEAD_BYTES];
-    let n = read_up_to(&mut File::open(path)?, &mut buf)?;
-    buf.truncate(n);
-    Ok(buf)
-}
-
 /// Grow a kept head with bytes read at stream offset `at`.
 pub fn extend_head(head: &mut Vec<u8>, at: u64, data: &[u8]) {
     let len = head.len() as u64;
@@ -95,19 +115,12 @@ pub fn extend_head(head: &mut Vec<u8>, at: u64, data: &[u8]) {
     head.extend_from_slice(&data[from..from + take]);
 }
 
-/// True if the file at `path` and a file whose first bytes were `head`
-/// agree over the shorter of the two: one is a copy of the other (as
-/// copytruncate makes), rather than another file that happens to start
-/// with the same line.
-pub fn starts_with_head(path: &Path, head: &[u8]) -> bool {
-    match self::head(path) {
-        Ok(other) => {
-            let n = other.len().min(head.len());
-            other[..n] == head[..n]
-        }
-        // Unreadable now: do not risk reading it twice.
-        Err(_) => true,
-    }
+/// True if two plain files whose first bytes are `a` and `b` agree over the
+/// shorter of the two: one is a copy of the other (as copytruncate makes),
+/// rather than another file that happens to start with the same line.
+pub fn heads_agree(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len().min(b.len());
+    a[..n] == b[..n]
 }
 
 /// The first [`HEAD_BYTES`] of an open plain file, read at offset 0 without

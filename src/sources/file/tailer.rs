@@ -131,6 +131,44 @@ impl Reader {
     }
 }
 
+/// A file opened and named by its content, as the descriptor holds it (see
+/// [`fingerprint::of_open`]).
+struct Found {
+    file: File,
+    /// Of the descriptor, not of the path.
+    meta: Metadata,
+    key: FileKey,
+    gzip: bool,
+    /// First bytes of a plain file, the ones its key was taken from.
+    head: Vec<u8>,
+}
+
+impl Found {
+    /// Open `path` and fingerprint what the descriptor holds. `None` while
+    /// its first line is incomplete.
+    fn open(path: &Path) -> io::Result<Option<Found>> {
+        let file = File::open(path)?;
+        let head = fingerprint::head_of(&file)?;
+        let gzip = fingerprint::is_gzip(&head);
+        let key = if gzip {
+            fingerprint::of_gzip(&file)?
+        } else {
+            fingerprint::of_bytes(&head)
+        };
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let meta = file.metadata()?;
+        Ok(Some(Found {
+            file,
+            meta,
+            key,
+            gzip,
+            head: if gzip { Vec::new() } else { head },
+        }))
+    }
+}
+
 struct Watched {
     key: FileKey,
     path: PathBuf,
@@ -262,9 +300,13 @@ impl Tailer {
                         .metadata()
                         .map(|m| m.nlink() > 0)
                         .unwrap_or(false);
+                    // The path is this inode; whether the inode still holds
+                    // the content read is asked of the open descriptor, not
+                    // of the path, which a rotation may hand to another file
+                    // at any moment.
                     let same_content = w.gzip
-                        || matches!(fingerprint::of_file(&path), Ok(Some((k, _))) if k == w.key)
-                        || meta.len() < w.line_end();
+                        || meta.len() < w.line_end()
+                        || fingerprint::same_first_line(w.reader.file(), &w.head);
                     if alive && same_content {
                         seen[i] = true;
                         if w.path != path {
@@ -282,34 +324,35 @@ impl Tailer {
         for (i, w) in self.watched.iter_mut().enumerate() {
             w.gone = !seen[i];
         }
-        for (path, meta) in candidates {
-            self.consider(path, &meta, startup, events);
+        for (path, _) in candidates {
+            self.consider(path, startup, events);
         }
         self.watched.sort_by_key(|w| (w.mtime, w.path.clone()));
     }
 
-    fn consider(
-        &mut self,
-        path: PathBuf,
-        meta: &Metadata,
-        startup: bool,
-        events: &mut dyn FnMut(FileEvent),
-    ) {
-        let (key, gzip) = match fingerprint::of_file(&path) {
-            Ok(Some(k)) => k,
+    fn consider(&mut self, path: PathBuf, startup: bool, events: &mut dyn FnMut(FileEvent)) {
+        // Opened first, then named by what the descriptor holds: the path
+        // is only a way in, and a rotation may rename another file onto it
+        // between any two looks at it.
+        let found = match Found::open(&path) {
+            Ok(Some(f)) => f,
             Ok(None) => return,
+            // Moved or deleted since the directory was listed: the next scan
+            // finds it where it went.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
             Err(e) => {
                 events(FileEvent::Error {
                     path,
-                    reason: format!("fingerprint: {e}"),
+                    reason: format!("open: {e}"),
                 });
                 return;
             }
         };
-        let first_line = key;
-        let alt = fingerprint::alternate(key, meta.dev(), meta.ino());
-        let key = if let Some(w) = self.watched.iter().find(|w| w.key == key) {
-            if gzip || w.gzip || fingerprint::starts_with_head(&path, &w.head) {
+        let (first_line, gzip) = (found.key, found.gzip);
+        let (dev, ino, len) = (found.meta.dev(), found.meta.ino(), found.meta.len());
+        let alt = fingerprint::alternate(first_line, dev, ino);
+        let key = if let Some(w) = self.watched.iter().find(|w| w.key == first_line) {
+            if gzip || w.gzip || fingerprint::heads_agree(&found.head, &w.head) {
                 // A copy (or compressed copy) of a file being read: not read
                 // twice.
                 return;
@@ -318,34 +361,33 @@ impl Tailer {
             // daemons started in the same second): told apart by inode.
             alt
         } else {
-            match self.entries.get(&key) {
+            match self.entries.get(&first_line) {
                 // After a restart: this file was the one told apart last time.
-                Some(e) if e.ino != meta.ino() && self.entries.contains_key(&alt) => alt,
-                _ => key,
+                Some(e) if e.ino != ino && self.entries.contains_key(&alt) => alt,
+                _ => first_line,
             }
         };
         if self.watched.iter().any(|w| w.key == key) {
             return;
         }
         let (offset, state, resumed) = match self.entries.get(&key) {
-            Some(e) => {
-                let limit = if gzip {
-                    e.offset
-                } else {
-                    e.offset.min(meta.len())
-                };
-                (limit, e.state, true)
+            // Shorter than what was delivered from it: rewritten in place
+            // with the same first line while nobody watched. What it holds
+            // now is read from its start: repeats, never a line cut in two
+            // or one skipped.
+            Some(e) if !gzip && e.offset > len => {
+                events(FileEvent::Truncated {
+                    path: path.clone(),
+                    offset: e.offset,
+                    from_copy: false,
+                });
+                (0, 0, false)
             }
-            None if startup && self.cfg.read_from == ReadFrom::End && !gzip => {
-                (meta.len(), 0, false)
-            }
+            Some(e) => (e.offset, e.state, true),
+            None if startup && self.cfg.read_from == ReadFrom::End && !gzip => (len, 0, false),
             None => (0, 0, false),
         };
-        match self.open(&path, meta, key, gzip, offset, state) {
-            Ok(w) if !gzip && fingerprint::of_bytes(&w.head) != Some(first_line) => {
-                // The path was given to another file between fingerprinting
-                // and opening (rotation): looked at again at the next scan.
-            }
+        match self.open(&path, found, key, offset, state) {
             Ok(w) => {
                 events(FileEvent::Opened {
                     path: path.clone(),
@@ -362,16 +404,22 @@ impl Tailer {
         }
     }
 
+    /// Start reading `found` (at `path`) from stream offset `offset`.
     fn open(
         &self,
         path: &Path,
-        meta: &Metadata,
+        found: Found,
         key: FileKey,
-        gzip: bool,
         offset: u64,
         state: u8,
     ) -> io::Result<Watched> {
-        let mut file = File::open(path)?;
+        let Found {
+            mut file,
+            meta,
+            gzip,
+            head,
+            ..
+        } = found;
         let reader = if gzip {
             let mut gz = MultiGzDecoder::new(file);
             io::copy(&mut (&mut gz).take(offset), &mut io::sink())?;
@@ -380,19 +428,11 @@ impl Tailer {
             file.seek(SeekFrom::Start(offset))?;
             Reader::Plain(file)
         };
-        // From the descriptor, not the path: what is recorded is the file
-        // read, even if the path was replaced meanwhile.
-        let head = if gzip {
-            Vec::new()
-        } else {
-            fingerprint::head_of(reader.file())?
-        };
-        let opened = reader.file().metadata()?;
         Ok(Watched {
             key,
             path: path.to_path_buf(),
-            dev: opened.dev(),
-            ino: opened.ino(),
+            dev: meta.dev(),
+            ino: meta.ino(),
             gzip,
             reader,
             framer: Framer::new(
@@ -489,8 +529,9 @@ impl Tailer {
         events: &mut dyn FnMut(FileEvent),
     ) -> io::Result<Option<usize>> {
         if !self.watched[i].gzip && !self.watched[i].gone {
-            let len = self.watched[i].reader.file().metadata()?.len();
-            if len < self.watched[i].framer.received() {
+            let w = &self.watched[i];
+            let len = w.reader.file().metadata()?.len();
+            if len < w.framer.received() {
                 let before = self.watched.len();
                 self.truncated(i, events)?;
                 if self.watched.len() < before {
@@ -592,13 +633,8 @@ impl Tailer {
             if p == path {
                 return None;
             }
-            let meta = std::fs::metadata(&p).ok()?;
-            match fingerprint::of_file(&p) {
-                Ok(Some((k, gz))) if k == key && (gz || meta.len() >= old_end) => {
-                    Some((p, meta, gz))
-                }
-                _ => None,
-            }
+            let found = Found::open(&p).ok().flatten()?;
+            (found.key == key && (found.gzip || found.meta.len() >= old_end)).then_some((p, found))
         });
         let from_copy = copy.is_some();
         events(FileEvent::Truncated {
@@ -607,11 +643,11 @@ impl Tailer {
             from_copy,
         });
         match copy {
-            Some((p, meta, gz)) => {
+            Some((p, found)) => {
                 // Continue the same stream from the copy; the truncated file
                 // is found again by the next scan under its new fingerprint.
                 let state = self.watched[i].framer.state();
-                let mut w = self.open(&p, &meta, key, gz, old_end, state)?;
+                let mut w = self.open(&p, found, key, old_end, state)?;
                 let kind = self.cfg.parser.framing();
                 w.framer = std::mem::replace(
                     &mut self.watched[i].framer,

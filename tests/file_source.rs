@@ -658,6 +658,38 @@ fn rotated_files_renamed_while_they_are_opened_are_read_as_themselves() {
 }
 
 #[test]
+fn a_file_gone_from_every_path_is_still_checked_for_truncation() {
+    // A file the tailer counts as gone (at no matched path any more) is
+    // read to its end and closed, its last line taken without a newline.
+    // If it was truncated meanwhile, that "last line" is only the start of
+    // one whose rest is in the copy: the copy must finish it.
+    let lab = Lab::new();
+    let mut tailer = lab.tailer();
+    let mut got = BTreeMap::new();
+    let a = lines("gone-trunc-a", 0..50);
+    lab.append("app.log", a.clone());
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(lab.log("app.log"))
+        .unwrap();
+    f.write_all(b"gone-trunc-b line 00000 of").unwrap();
+    tail_rounds(&mut tailer, &mut got, 1);
+    assert_exactly(&got, &a);
+
+    // Out of the glob: gone at the next scan, before anything else happens.
+    let away = lab.path("logs").join("moved-away");
+    fs::rename(lab.log("app.log"), &away).unwrap();
+    tailer.scan(&mut |_| {});
+    // The line is finished, the file copied back into the glob and emptied.
+    f.write_all(b" a test log\n").unwrap();
+    fs::copy(&away, lab.log("app.log.1")).unwrap();
+    f.set_len(0).unwrap();
+    read_all(&mut tailer, &mut got);
+    tail_rounds(&mut tailer, &mut got, 2);
+    assert_exactly(&got, &[a, lines("gone-trunc-b", 0..1)].concat());
+}
+
+#[test]
 fn a_file_rewritten_shorter_under_the_same_first_line_is_read_again() {
     // Emptied and written again while the agent was stopped, starting with
     // the same line (a fixed header): shorter than the checkpoint says was

@@ -528,10 +528,15 @@ impl Tailer {
         on_chunk: &mut dyn FnMut(Chunk),
         events: &mut dyn FnMut(FileEvent),
     ) -> io::Result<Option<usize>> {
-        if !self.watched[i].gzip && !self.watched[i].gone {
+        if !self.watched[i].gzip {
             let w = &self.watched[i];
             let len = w.reader.file().metadata()?.len();
-            if len < w.framer.received() {
+            // A file gone from every path is read to its end and closed, its
+            // last line taken even without a newline: first make sure it was
+            // not rewritten in place before it went (its size cannot tell if
+            // it grew back), or that line is only the start of one whose
+            // rest is in a copy.
+            if len < w.framer.received() || (w.gone && self.rewritten(i)) {
                 let before = self.watched.len();
                 self.truncated(i, events)?;
                 if self.watched.len() < before {

@@ -11,6 +11,10 @@
 //! rotate every 1–5 s. `TORTURE_SEED` replays a run; `TORTURE_RATE` sets
 //! records per second per stream (default 200). Prints the figures and
 //! exits 1 if anything was lost or duplicated past the bound.
+//! `TORTURE_ROTATE_SECS=A-B` and `TORTURE_KILL_SECS=A-B` set the ranges the
+//! time between two rotations and between two kills are drawn from
+//! (defaults 1-5 and 2-20); a fast pace such as `0.2-0.9` and `0.4-2.5`
+//! makes a scan meet a rotation in the middle far more often.
 //! `TORTURE_BUFFER=disk` puts a disk buffer in front of the sink (default:
 //! the memory buffer).
 
@@ -34,6 +38,16 @@ fn env_f64(name: &str) -> Option<f64> {
             .parse()
             .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
     )
+}
+
+/// `A-B` seconds from `name`, as a range of durations.
+fn env_secs_range(name: &str) -> Option<std::ops::Range<Duration>> {
+    let v = std::env::var(name).ok()?;
+    let range = v.split_once('-').and_then(|(a, b)| {
+        let (a, b) = (a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?);
+        (0.0 < a && a < b).then(|| Duration::from_secs_f64(a)..Duration::from_secs_f64(b))
+    });
+    Some(range.unwrap_or_else(|| panic!("{name}={v:?} is not a range of seconds such as 0.2-0.9")))
 }
 
 fn phases(total: Duration) -> Vec<(std::ops::Range<Duration>, Phase)> {
@@ -65,10 +79,16 @@ fn main() {
         seed: Rng::seed_from_env(),
         duration,
         phases: phases(duration),
-        kill_every: Some(Duration::from_secs(2)..Duration::from_secs(20)),
+        kill_every: Some(
+            env_secs_range("TORTURE_KILL_SECS")
+                .unwrap_or(Duration::from_secs(2)..Duration::from_secs(20)),
+        ),
         dead_for: Duration::ZERO..Duration::from_secs(2),
         records_per_sec: env_f64("TORTURE_RATE").unwrap_or(200.0),
-        rotate_every: Some(Duration::from_secs(1)..Duration::from_secs(5)),
+        rotate_every: Some(
+            env_secs_range("TORTURE_ROTATE_SECS")
+                .unwrap_or(Duration::from_secs(1)..Duration::from_secs(5)),
+        ),
         rotations: vec![
             Rotation::Rename,
             Rotation::CopyTruncate,

@@ -315,16 +315,16 @@ impl Tailer {
                     } else {
                         // Deleted and the inode reused, or rewritten in
                         // place: the path now holds another file.
-                        candidates.push((path, meta));
+                        candidates.push(path);
                     }
                 }
-                None => candidates.push((path, meta)),
+                None => candidates.push(path),
             }
         }
         for (i, w) in self.watched.iter_mut().enumerate() {
             w.gone = !seen[i];
         }
-        for (path, _) in candidates {
+        for path in candidates {
             self.consider(path, startup, events);
         }
         self.watched.sort_by_key(|w| (w.mtime, w.path.clone()));
